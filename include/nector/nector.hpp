@@ -1,0 +1,12 @@
+// nector: the whole public API.
+#pragma once
+
+#include "nector/transport/any_transport.hpp"
+#include "nector/transport/errors.hpp"
+#include "nector/transport/headers.hpp"
+#include "nector/transport/message/binary.hpp"
+#include "nector/transport/message/json.hpp"
+#include "nector/transport/mock.hpp"
+#include "nector/transport/protocol.hpp"
+#include "nector/transport/registry.hpp"
+#include "nector/version.hpp"
