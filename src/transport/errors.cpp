@@ -73,6 +73,8 @@ constexpr std::array code_table{
              condition::client},
     CodeInfo{errc::http_server_error, "http_server_error", "HTTP server error", condition::server},
     CodeInfo{errc::circuit_open, "circuit_open", "circuit breaker open", condition::server},
+    CodeInfo{errc::too_many_redirects, "too_many_redirects", "too many redirects",
+             condition::server},
 };
 
 constexpr bool table_in_enum_order() {

@@ -23,8 +23,8 @@ static_assert(TransportFactory<MockTransportFactory<BinaryMessage>>);
 struct NoContentType {
     Bytes serialize() const { return {}; }
     static NoContentType deserialize(std::span<const std::byte>) { return {}; }
-    const Headers& headers() const { return h; }
-    int payload() const { return 0; }
+    const Headers& get_headers() const { return h; }
+    int get_payload() const { return 0; }
     Headers h;
 };
 static_assert(!Message<NoContentType>);
@@ -33,8 +33,8 @@ struct BadHeaders {
     static constexpr std::string_view content_type = "x";
     Bytes serialize() const { return {}; }
     static BadHeaders deserialize(std::span<const std::byte>) { return {}; }
-    int headers() const { return 0; }
-    int payload() const { return 0; }
+    int get_headers() const { return 0; }
+    int get_payload() const { return 0; }
 };
 static_assert(!Message<BadHeaders>);
 

@@ -64,6 +64,7 @@ enum class errc {
     http_too_many_requests, ///< 429
     http_server_error,      ///< 5xx
     circuit_open,           ///< the circuit breaker rejected the call without I/O
+    too_many_redirects,     ///< more redirects than Options::max_redirects
 };
 
 /// Coarse groups of error codes.

@@ -60,15 +60,16 @@ template <class R>
 concept HeaderRange =
     std::ranges::input_range<R> && detail::HeaderField<std::ranges::range_reference_t<R>>;
 
-/// A message of TDS-1: serialize() to bytes, M::deserialize(bytes) back, headers(),
-/// payload(), and a static content_type. deserialize throws DeserializationError on
-/// bad bytes; serialize throws SerializationError when the message cannot be encoded.
+/// A message of TDS-1: serialize() to bytes, M::deserialize(bytes) back, get_headers(),
+/// get_payload() (the protocol's names, as in pynector), and a static content_type. deserialize
+/// throws DeserializationError on bad bytes; serialize throws SerializationError when the message
+/// cannot be encoded.
 template <class M>
 concept Message = std::movable<M> && requires(const M& m, std::span<const std::byte> data) {
     { m.serialize() } -> std::convertible_to<Bytes>;
     { M::deserialize(data) } -> std::same_as<M>;
-    { m.headers() } -> HeaderRange;
-    m.payload();
+    { m.get_headers() } -> HeaderRange;
+    m.get_payload();
     { M::content_type } -> std::convertible_to<std::string_view>;
 };
 

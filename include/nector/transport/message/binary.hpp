@@ -34,6 +34,10 @@ public:
     const Bytes& payload() const noexcept { return payload_; }
     Bytes& payload() noexcept { return payload_; }
 
+    /// The Message protocol's accessors (TDS-1 names).
+    const Headers& get_headers() const noexcept { return headers_; }
+    const Bytes& get_payload() const noexcept { return payload_; }
+
     /// The wire format. Throws SerializationError for an empty header name or a name or
     /// value that is not valid UTF-8 (the messages deserialize would refuse).
     Bytes serialize() const;

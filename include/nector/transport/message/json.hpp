@@ -33,6 +33,10 @@ public:
     const json::value& payload() const noexcept { return payload_; }
     json::value& payload() noexcept { return payload_; }
 
+    /// The Message protocol's accessors (TDS-1 names).
+    const json::object& get_headers() const noexcept { return headers_; }
+    const json::value& get_payload() const noexcept { return payload_; }
+
     /// The wire format. Throws SerializationError when the message holds a number that
     /// JSON cannot represent (NaN or infinity), naming where it is.
     Bytes serialize() const;
