@@ -1,0 +1,82 @@
+// HttpMessage: one HTTP request as a message (TDS-4 §3.3).
+#pragma once
+
+#include "nector/transport/headers.hpp"
+#include "nector/transport/protocol.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace nector::http {
+
+/// Ordered name/value pairs; a name may repeat (query parameters, form fields).
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+/// One file of a multipart/form-data body.
+struct File {
+    std::string field;    ///< form field name
+    std::string filename; ///< filename sent in Content-Disposition
+    std::string content_type = "application/octet-stream";
+    Bytes content;              ///< the bytes, when `path` is empty
+    std::filesystem::path path; ///< a file to read at send time instead of `content`
+
+    friend bool operator==(const File&, const File&) = default;
+};
+
+/// An HTTP request. An aggregate, so designated initializers work:
+///   HttpMessage{.method = "POST", .url = "/post", .json = body}
+///
+/// At most one body source may be set: `json`, `content`, or form data (`form` and/or
+/// `files`, sent urlencoded without files, multipart/form-data with them); sending a
+/// message with two throws SerializationError.
+///
+/// serialize()/deserialize() use the seed's envelope, {"headers":…,"payload":{"method",
+/// "url","params","json","data","files","content_base64"}}, with bytes base64-encoded, so
+/// every message round-trips exactly (docs/http-message.md).
+struct HttpMessage {
+    /// Content type of the serialized envelope (TDS-4: application/json).
+    static constexpr std::string_view content_type = "application/json";
+    /// Deepest JSON nesting deserialize() accepts, the envelope's own two levels included.
+    static constexpr std::size_t max_depth = 64;
+
+    std::string method = "GET";      ///< request method token; upper case by convention
+    std::string url;                 ///< absolute, or relative to Options::base_url
+    Headers headers;                 ///< merged over the transport's default headers
+    Fields params;                   ///< query parameters, appended to the URL's own
+    std::optional<json::value> json; ///< a JSON body (application/json)
+    Fields form;                     ///< form fields (urlencoded, or multipart with files)
+    std::vector<File> files;         ///< multipart file parts
+    std::optional<Bytes> content;    ///< a raw body
+
+    /// The envelope as UTF-8 JSON bytes. Throws SerializationError naming the field when
+    /// the message cannot be written as JSON: a NaN or infinity in json, or a string
+    /// (method, url, a header, a field, a file's names or path, in json) that is not
+    /// UTF-8. The method and headers are checked only when the message is sent.
+    Bytes serialize() const;
+    /// Parses an envelope; throws DeserializationError saying what is wrong and where
+    /// (invalid JSON or UTF-8, nesting deeper than max_depth, a wrong type, bad base64).
+    /// Missing fields take their defaults ("GET", "", empty, unset); unknown keys are
+    /// ignored. Headers given as an object may have number or boolean values, which
+    /// become their JSON text ("1.5", "true").
+    static HttpMessage deserialize(std::span<const std::byte> data);
+
+    /// The Message protocol's accessors: the headers, and the payload object of the
+    /// envelope (method, url, params, …) as serialize() writes it.
+    const Headers& get_headers() const noexcept { return headers; }
+    boost::json::object get_payload() const;
+
+    friend bool operator==(const HttpMessage&, const HttpMessage&) = default;
+};
+
+static_assert(Message<HttpMessage>);
+
+} // namespace nector::http

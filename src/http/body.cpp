@@ -1,0 +1,333 @@
+#include "http/body.hpp"
+
+#include "http/url.hpp"
+
+#include "detail/json_check.hpp"
+#include "nector/transport/errors.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include <array>
+#include <cerrno>
+#include <cstddef>
+#include <fstream>
+#include <random>
+#include <system_error>
+#include <vector>
+
+namespace nector::http::detail {
+namespace {
+
+constexpr std::string_view hex_digits = "0123456789ABCDEF";
+
+bool is_alnum(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+// RFC 3986 unreserved.
+bool is_unreserved(char c) noexcept {
+    return is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+// RFC 9110 tchar.
+bool is_tchar(char c) noexcept {
+    return is_alnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+bool is_token(std::string_view text) noexcept {
+    if (text.empty()) return false;
+    for (const char c : text) {
+        if (!is_tchar(c)) return false;
+    }
+    return true;
+}
+
+// The offset of the first character a field value may not hold (controls other than
+// HTAB, and DEL), or npos.
+std::size_t find_control(std::string_view value) noexcept {
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        const auto c = static_cast<unsigned char>(value[i]);
+        if ((c < 0x20 && c != '\t') || c == 0x7F) return i;
+    }
+    return std::string_view::npos;
+}
+
+std::string control_name(char c) {
+    switch (c) {
+        case '\r':
+            return "CR";
+        case '\n':
+            return "LF";
+        case '\0':
+            return "NUL";
+        default:
+            return "control character " + printable(std::string_view(&c, 1));
+    }
+}
+
+void append_urlencoded(std::string& out, std::string_view text) {
+    for (const char c : text) {
+        if (is_unreserved(c)) {
+            out += c;
+        } else if (c == ' ') {
+            out += '+';
+        } else {
+            const auto byte = static_cast<unsigned char>(c);
+            out += '%';
+            out += hex_digits[byte >> 4];
+            out += hex_digits[byte & 0x0F];
+        }
+    }
+}
+
+// A multipart name or filename, escaped as browsers do (WHATWG HTML, "multipart/form-data
+// encoding algorithm") so that it cannot end the quoted string or the header line.
+void append_disposition_value(std::string& out, std::string_view text) {
+    for (const char c : text) {
+        switch (c) {
+            case '"':
+                out += "%22";
+                break;
+            case '\r':
+                out += "%0D";
+                break;
+            case '\n':
+                out += "%0A";
+                break;
+            default:
+                out += c;
+        }
+    }
+}
+
+// What encode_body was doing, for its error messages.
+[[noreturn]] void fail(const HttpMessage& m, const std::string& reason) {
+    throw SerializationError("encoding the request body of " + printable(m.method) + " " +
+                             printable(redact(m.url)) + ": " + reason);
+}
+
+std::string joined(const std::vector<std::string_view>& names) {
+    std::string out;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        if (i > 0) out += i + 1 == names.size() ? " and " : ", ";
+        out += names[i];
+    }
+    return out;
+}
+
+// Appends the file at `path` to `out`.
+void append_file(std::string& out, const std::filesystem::path& path, const HttpMessage& m,
+                 std::size_t index) {
+    const auto where = [&] {
+        return "files[" + std::to_string(index) + "] path \"" + printable(path.string()) + "\"";
+    };
+    std::ifstream in(path, std::ios::binary);
+    if (!in.is_open()) {
+        const int error = errno;
+        fail(m, "cannot open " + where() + ": " + std::generic_category().message(error));
+    }
+    std::error_code size_error;
+    if (const auto size = std::filesystem::file_size(path, size_error); !size_error) {
+        out.reserve(out.size() + static_cast<std::size_t>(size) + 256);
+    }
+    constexpr std::size_t chunk = 64 * 1024;
+    while (in) {
+        const std::size_t old = out.size();
+        out.resize(old + chunk);
+        in.read(out.data() + old, static_cast<std::streamsize>(chunk));
+        out.resize(old + static_cast<std::size_t>(in.gcount()));
+    }
+    // read() stops with eofbit at the end; badbit means a read failed (e.g. EISDIR).
+    if (in.bad() || !in.eof()) {
+        const int error = errno;
+        fail(m, "cannot read " + where() + ": " + std::generic_category().message(error));
+    }
+}
+
+// The fields, then the files, as multipart/form-data (RFC 7578).
+std::string encode_multipart(const HttpMessage& m, std::string_view boundary) {
+    const std::string delimiter = "--" + std::string(boundary);
+    std::string out;
+    // Refuses a part whose bytes (from `start` on) would end it early.
+    const auto check_part = [&](std::size_t start, const std::string& what) {
+        if (std::string_view(out).substr(start).find(delimiter) != std::string_view::npos) {
+            fail(m, what + " contains the multipart boundary \"" + printable(boundary) + "\"");
+        }
+    };
+    for (std::size_t i = 0; i < m.form.size(); ++i) {
+        const auto& [name, value] = m.form[i];
+        out += delimiter;
+        out += "\r\nContent-Disposition: form-data; name=\"";
+        append_disposition_value(out, name);
+        out += "\"\r\n\r\n";
+        const std::size_t start = out.size();
+        out += value;
+        check_part(start, "form[" + std::to_string(i) + "] value");
+        out += "\r\n";
+    }
+    for (std::size_t i = 0; i < m.files.size(); ++i) {
+        const File& file = m.files[i];
+        if (const auto bad = find_control(file.content_type); bad != std::string_view::npos) {
+            fail(m, "files[" + std::to_string(i) + "].content_type contains " +
+                        control_name(file.content_type[bad]) + " at byte " + std::to_string(bad));
+        }
+        out += delimiter;
+        out += "\r\nContent-Disposition: form-data; name=\"";
+        append_disposition_value(out, file.field);
+        out += "\"; filename=\"";
+        append_disposition_value(out, file.filename.empty() && !file.path.empty()
+                                          ? file.path.filename().string()
+                                          : file.filename);
+        out += "\"\r\n";
+        if (!file.content_type.empty()) {
+            out += "Content-Type: ";
+            out += file.content_type;
+            out += "\r\n";
+        }
+        out += "\r\n";
+        const std::size_t start = out.size();
+        if (file.path.empty()) {
+            out += as_string_view(file.content);
+        } else {
+            append_file(out, file.path, m, i);
+        }
+        check_part(start, "files[" + std::to_string(i) + "] content");
+        out += "\r\n";
+    }
+    out += delimiter;
+    out += "--\r\n";
+    return out;
+}
+
+} // namespace
+
+std::optional<EncodedBody> encode_body(const HttpMessage& m, std::string_view boundary) {
+    const bool has_form = !m.form.empty() || !m.files.empty();
+    std::vector<std::string_view> sources;
+    if (m.json) sources.emplace_back("json");
+    if (m.content) sources.emplace_back("content");
+    if (has_form) {
+        sources.emplace_back(m.files.empty() ? "form" : m.form.empty() ? "files" : "form/files");
+    }
+    if (sources.size() > 1) {
+        fail(m, "more than one body source is set (" + joined(sources) +
+                    "); set at most one of json, content, or form/files");
+    }
+    if (m.json) {
+        std::string path = "json";
+        if (nector::detail::find_non_finite(*m.json, path)) {
+            fail(m, printable(path) + " is NaN or infinite, which JSON cannot represent");
+        }
+        if (nector::detail::find_non_utf8(*m.json, path)) {
+            fail(m, printable(path) + " is not valid UTF-8, which JSON text must be");
+        }
+        return EncodedBody{.content_type = "application/json", .data = json::serialize(*m.json)};
+    }
+    if (m.content)
+        return EncodedBody{.content_type = "", .data = std::string(as_string_view(*m.content))};
+    if (!m.files.empty()) {
+        return EncodedBody{.content_type = "multipart/form-data; boundary=" + std::string(boundary),
+                           .data = encode_multipart(m, boundary)};
+    }
+    if (!m.form.empty()) {
+        return EncodedBody{.content_type = "application/x-www-form-urlencoded",
+                           .data = encode_query(m.form)};
+    }
+    return std::nullopt;
+}
+
+std::string make_boundary() {
+    static constexpr std::string_view chars =
+        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    thread_local std::mt19937_64 engine = [] {
+        std::random_device device;
+        std::seed_seq seed{device(), device(), device(), device(),
+                           device(), device(), device(), device()};
+        return std::mt19937_64(seed);
+    }();
+    std::uniform_int_distribution<std::size_t> pick(0, chars.size() - 1);
+    std::string boundary = "nector-";
+    for (int i = 0; i < 32; ++i) boundary += chars[pick(engine)];
+    return boundary;
+}
+
+std::string encode_query(const Fields& params) {
+    std::string out;
+    for (const auto& [name, value] : params) {
+        if (!out.empty()) out += '&';
+        append_urlencoded(out, name);
+        out += '=';
+        append_urlencoded(out, value);
+    }
+    return out;
+}
+
+std::string append_query(std::string_view url, const Fields& params) {
+    url = url.substr(0, url.find('#'));
+    std::string out(url);
+    if (params.empty()) return out;
+    if (url.find('?') == std::string_view::npos) {
+        out += '?';
+    } else if (url.back() != '?' && url.back() != '&') {
+        out += '&';
+    }
+    out += encode_query(params);
+    return out;
+}
+
+void validate_method(std::string_view method) {
+    if (!is_token(method)) {
+        throw_error(errc::invalid_method, "invalid HTTP method \"" + printable(method) +
+                                              "\": a method must be a non-empty token (RFC 9110)");
+    }
+}
+
+void validate_header(std::string_view name, std::string_view value) {
+    if (!is_token(name)) {
+        throw_error(errc::invalid_header,
+                    "invalid HTTP header \"" + printable(name) +
+                        "\": a header name must be a non-empty token (RFC 9110)");
+    }
+    if (const auto bad = find_control(value); bad != std::string_view::npos) {
+        throw_error(errc::invalid_header, "invalid HTTP header \"" + printable(name) +
+                                              "\": its value contains " + control_name(value[bad]) +
+                                              " at byte " + std::to_string(bad));
+    }
+}
+
+std::string printable(std::string_view text) {
+    constexpr std::size_t limit = 100;
+    std::string out;
+    for (const char c : text.substr(0, limit)) {
+        const auto byte = static_cast<unsigned char>(c);
+        switch (c) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            default:
+                if (byte < 0x20 || byte >= 0x7F) {
+                    out += "\\x";
+                    out += hex_digits[byte >> 4];
+                    out += hex_digits[byte & 0x0F];
+                } else {
+                    out += c;
+                }
+        }
+    }
+    if (text.size() > limit) out += "...";
+    return out;
+}
+
+} // namespace nector::http::detail

@@ -1,0 +1,71 @@
+// Request-body encoding and request-line checks for the HTTP engines (internal).
+#pragma once
+
+#include "nector/http/message.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace nector::http::detail {
+
+/// An encoded request body.
+struct EncodedBody {
+    /// The Content-Type the body needs, or "" for a raw `content` body (the caller keeps
+    /// the user's Content-Type header or picks a default).
+    std::string content_type;
+    std::string data; ///< the body bytes
+};
+
+/// The body of `m`, or nullopt when `m` has none (no json, no content, no form fields,
+/// no files):
+/// - json: "application/json", the value as Boost.JSON writes it;
+/// - content: the bytes as they are, content_type "" (an engaged but empty content is an
+///   empty body, not "no body");
+/// - form without files: "application/x-www-form-urlencoded", as encode_query writes it;
+/// - files (with or without form): "multipart/form-data; boundary=<boundary>" (RFC 7578):
+///   the form fields, then the files, each part with a Content-Disposition naming it
+///   (`"`, CR and LF in names and filenames escaped as %22, %0D, %0A, as browsers do)
+///   and, for a file, its filename (the file's `filename`, else the last component of
+///   its `path`) and its Content-Type (omitted when empty). A file with a non-empty
+///   `path` is read from disk now, with blocking reads; its `content` is then ignored.
+///
+/// `boundary` must be 1 to 70 characters of RFC 2046's bchars not ending in a space
+/// (make_boundary() gives one); it is used only for multipart bodies.
+///
+/// Throws SerializationError, naming the request (method and URL without credentials)
+/// and the cause, when more than one body source is set (json, content, form/files), the
+/// json holds NaN, infinity or a string that is not UTF-8, a file's content type holds a
+/// control character, a file cannot be read (naming its path), or a part contains the
+/// boundary delimiter.
+std::optional<EncodedBody> encode_body(const HttpMessage& m, std::string_view boundary);
+
+/// A fresh multipart boundary: "nector-" and 32 random letters and digits. Thread-safe
+/// (one engine per thread, seeded from std::random_device); not for cryptographic use.
+std::string make_boundary();
+
+/// `params` as application/x-www-form-urlencoded: "name=value" pairs in order, joined by
+/// "&"; bytes outside RFC 3986's unreserved set (ALPHA, DIGIT, "-", ".", "_", "~") are
+/// written %XX with upper-case hex, except the space, which is "+". "" when empty.
+std::string encode_query(const Fields& params);
+
+/// `url` without its fragment (fragments are never sent), with encode_query(params)
+/// appended after "?" (or after "&" when `url` already has a query that does not end in
+/// "?" or "&"). `url` itself is not re-encoded.
+std::string append_query(std::string_view url, const Fields& params);
+
+/// Throws TransportSpecificError (errc::invalid_method) naming `method`, escaped, unless
+/// it is a non-empty RFC 9110 token.
+void validate_method(std::string_view method);
+
+/// Throws TransportSpecificError (errc::invalid_header) naming the header, escaped, unless
+/// `name` is a non-empty RFC 9110 token and `value` holds no CR, LF, NUL or other control
+/// character except HTAB. The value is never quoted in the message (it may be a secret).
+void validate_header(std::string_view name, std::string_view value);
+
+/// `text` for an error message (the caller adds quotes where it wants them): `"`, `\`,
+/// control characters and bytes above 0x7E escaped (\", \\, \r, \n, \t, \xNN), and
+/// cut after 100 bytes with "...".
+std::string printable(std::string_view text);
+
+} // namespace nector::http::detail
