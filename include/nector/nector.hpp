@@ -1,6 +1,11 @@
 // nector: the whole public API.
 #pragma once
 
+#include "nector/http/errors.hpp"
+#include "nector/http/message.hpp"
+#include "nector/http/options.hpp"
+#include "nector/http/response.hpp"
+#include "nector/http/transport.hpp"
 #include "nector/transport/any_transport.hpp"
 #include "nector/transport/errors.hpp"
 #include "nector/transport/headers.hpp"

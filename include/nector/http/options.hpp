@@ -1,0 +1,100 @@
+// Options of HTTPTransport: timeouts, pool limits, TLS, redirects, protocol.
+#pragma once
+
+#include "nector/transport/headers.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+namespace nector::http {
+
+using namespace std::chrono_literals;
+
+/// Durations in options: any std::chrono duration converts (2s, 250ms).
+using Duration = std::chrono::steady_clock::duration;
+
+/// Timeouts by phase. connect, read and write are inactivity timeouts, as in httpx: read
+/// bounds the wait for the next bytes of a response, not the whole response.
+struct Timeout {
+    /// Name lookup, TCP connect (each address in turn gets the full time) and the TLS
+    /// handshake. Default 10 s.
+    Duration connect = 10s;
+    /// Longest wait for the next bytes of a response. Default 10 s.
+    Duration read = 10s;
+    /// Longest stall while sending a request. Default 10 s.
+    Duration write = 10s;
+    /// Longest wait for a free pooled connection when the limits are reached. Default 10 s.
+    Duration pool = 10s;
+    /// Deadline for a whole call, redirects included; zero means none. Default: none.
+    Duration total = Duration::zero();
+
+    /// Every phase set to `d` and no total deadline, like httpx's Timeout(5.0).
+    static constexpr Timeout all(Duration d) noexcept { return {d, d, d, d, Duration::zero()}; }
+};
+
+/// Connection pool limits.
+struct Limits {
+    /// Open connections across all origins. Default 100.
+    std::size_t max_connections = 100;
+    /// Open connections to one origin (scheme, host, port). Default 100.
+    std::size_t max_connections_per_origin = 100;
+    /// Idle keep-alive connections kept for reuse across all origins. Default 20.
+    std::size_t max_idle_connections = 20;
+    /// An idle connection older than this is closed instead of reused. Default 5 s.
+    Duration idle_timeout = 5s;
+};
+
+enum class TlsVersion { tls1_2, tls1_3 };
+
+/// TLS settings, used when verify_ssl is on (except the client certificate, always used).
+struct TlsOptions {
+    /// PEM file of trusted CA certificates; replaces the system store. Default: none.
+    std::string ca_file;
+    /// Trusted CA certificates as PEM text; replaces the system store. Default: none.
+    std::string ca_pem;
+    /// Client certificate chain and private key for mutual TLS, as files (PEM)...
+    std::string cert_file;
+    std::string key_file;
+    /// ...or as PEM text. Default: no client certificate.
+    std::string cert_pem;
+    std::string key_pem;
+    /// Oldest protocol version accepted. Default TLS 1.2.
+    TlsVersion min_version = TlsVersion::tls1_2;
+};
+
+/// Everything an HTTPTransport is configured with; validated once by its constructor,
+/// which throws ConfigurationError naming the bad field.
+struct Options {
+    /// Prefix of relative request URLs, e.g. "http://127.0.0.1:8080/api". Default: none
+    /// (every request URL must then be absolute).
+    std::string base_url;
+    /// Headers sent with every request; a message's own headers override them by name.
+    Headers headers;
+    Timeout timeout{};
+    Limits limits{};
+    /// Follow 301, 302, 303, 307 and 308 responses. Default true (the seed's default).
+    bool follow_redirects = true;
+    /// Redirects followed in one call before TransportSpecificError (too_many_redirects).
+    std::size_t max_redirects = 20;
+    /// Verify the server's certificate and host name. Default true.
+    bool verify_ssl = true;
+    TlsOptions tls{};
+    /// Offer HTTP/2 by ALPN over TLS. Default false, as in the seed. Until the HTTP/2
+    /// engine lands, ALPN offers http/1.1 only.
+    bool http2 = false;
+    /// Speak HTTP/2 without negotiation on http:// URLs (h2c). Default false. Refused with
+    /// ConfigurationError until the HTTP/2 engine lands.
+    bool http2_prior_knowledge = false;
+    /// Largest response body buffered by request()/send(); beyond it the exchange fails
+    /// with TransportSpecificError (body_too_large). Default 64 MiB.
+    std::size_t max_response_bytes = std::size_t{64} << 20;
+    /// User-Agent sent unless the headers set one; empty sends none. Default "nector".
+    std::string user_agent = "nector";
+    /// request()/send() throw the HTTPStatusError subclass for a final status >= 400, as
+    /// the seed's send does. false returns such responses; Response::raise_for_status()
+    /// then does the mapping on demand. Default true.
+    bool raise_for_status = true;
+};
+
+} // namespace nector::http

@@ -1,0 +1,227 @@
+// HTTPTransport<M>: the seed's HTTP transport (TDS-4 §3) on nector's native engine.
+#pragma once
+
+#include "nector/http/errors.hpp"
+#include "nector/http/message.hpp"
+#include "nector/http/options.hpp"
+#include "nector/http/response.hpp"
+#include "nector/transport/protocol.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/json/value.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+namespace nector::http {
+
+namespace detail {
+
+class Engine;
+
+/// The compiled, message-independent part of HTTPTransport: options, connection pool,
+/// TLS context and the queue of completed exchanges. Movable; not copyable.
+class Core {
+public:
+    /// Validates `options` (ConfigurationError naming the field). The executor is taken
+    /// from the coroutine that calls connect().
+    explicit Core(Options options);
+    /// As above, bound to `executor` from the start.
+    Core(asio::any_io_executor executor, Options options);
+    Core(Core&&) noexcept;
+    Core& operator=(Core&&) noexcept;
+    ~Core();
+
+    asio::awaitable<void> connect();
+    asio::awaitable<void> disconnect();
+    bool is_connected() const noexcept;
+    /// One call: pool, connection, exchange, redirects, status mapping.
+    asio::awaitable<Response> request(HttpMessage message);
+    /// Closes every connection now; in-flight exchanges fail. Safe to call twice.
+    void close() noexcept;
+
+    /// The executor (ConnectionError not_connected before connect()).
+    asio::any_io_executor executor() const;
+    const Options& options() const noexcept;
+
+    /// The send()/receive() queue: completed exchanges, oldest first.
+    void push_completed(Response response);
+    std::optional<Response> pop_completed();
+
+private:
+    std::shared_ptr<Engine> engine_;
+};
+
+/// The HTTP request a message of type M stands for (TDS-4 _prepare_request): an
+/// HttpMessage as itself; any other message as POST to base_url carrying its serialized
+/// bytes and Content-Type M::content_type, except that a JSON object payload may name
+/// "method", "url", "params", "json" and "data" (form) as in the seed.
+template <class M>
+HttpMessage to_http_message(const M& message);
+
+/// Header values of generic messages: strings as they are, other JSON as its text.
+std::string header_text(const json::value& value);
+inline std::string header_text(std::string_view value) { return std::string(value); }
+
+/// The seed's _prepare_request for a JSON payload object.
+void apply_json_payload(const json::value& payload, HttpMessage& out);
+
+} // namespace detail
+
+/// An HTTP transport of messages M (TDS-1 Transport<M>).
+///
+/// Lifecycle: connect() binds the transport to the caller's executor and readies the
+/// pool (idempotent); disconnect() closes every connection (idempotent); the destructor
+/// does the same synchronously. Requests before connect() throw ConnectionError
+/// (not_connected).
+///
+/// Threads: a transport is bound to one executor and may be used by many coroutines
+/// running on it. With an io_context run by several threads, give it a strand.
+///
+/// Errors (TDS-4 §3.1): status >= 400 throws the HTTPStatusError subclass carrying the
+/// Response (unless Options::raise_for_status is false); refused → ConnectionRefusedError; DNS and
+/// connect failures → ConnectionError; timeouts → ConnectionTimeoutError whose code names
+/// the phase; TLS → TLSError saying why; a bad URL, header or method →
+/// TransportSpecificError before any byte is sent; a malformed response →
+/// TransportSpecificError (protocol_error).
+///
+/// @par Per-Operation Cancellation
+/// request(), send() and async_request() support terminal cancellation (a cancelled
+/// co_spawn, awaitable operators, bind_cancellation_slot): the exchange is aborted, its
+/// connection closed (never returned to the pool half-read), and the operation completes
+/// with operation_aborted.
+template <Message M = HttpMessage>
+class HTTPTransport {
+public:
+    using message_type = M;
+
+    /// Validates `options`; throws ConfigurationError naming a bad field.
+    explicit HTTPTransport(Options options = {}) : core_(std::move(options)) {}
+    HTTPTransport(asio::any_io_executor executor, Options options = {})
+        : core_(std::move(executor), std::move(options)) {}
+
+    asio::awaitable<void> connect() { return core_.connect(); }
+    asio::awaitable<void> disconnect() { return core_.disconnect(); }
+    bool is_connected() const noexcept { return core_.is_connected(); }
+
+    /// Sends `message` as an HTTP request (see detail::to_http_message) and queues the
+    /// completed exchange for receive(). Throws as request() does; nothing is queued then.
+    asio::awaitable<void> send(M message) {
+        Response response = co_await core_.request(detail::to_http_message(message));
+        core_.push_completed(std::move(response));
+    }
+
+    /// The next completed exchange, oldest first, as an M deserialized from the response
+    /// body (TDS-4); nullopt when none is waiting. Throws DeserializationError when the
+    /// body is not an M.
+    asio::awaitable<std::optional<M>> receive() {
+        std::optional<Response> response = co_await receive_response();
+        if (!response) co_return std::nullopt;
+        co_return M::deserialize(as_bytes(response->body));
+    }
+
+    /// Like receive(), but the whole Response (status, headers, method and URL it answers).
+    asio::awaitable<std::optional<Response>> receive_response() {
+        core_.executor(); // throws not_connected
+        co_return core_.pop_completed();
+    }
+
+    /// One request; returns the final Response (redirects followed, history kept).
+    asio::awaitable<Response> request(HttpMessage message) {
+        return core_.request(std::move(message));
+    }
+    asio::awaitable<Response> get(std::string url, Headers headers = {}) {
+        return request(
+            HttpMessage{.method = "GET", .url = std::move(url), .headers = std::move(headers)});
+    }
+    asio::awaitable<Response> head(std::string url, Headers headers = {}) {
+        return request(
+            HttpMessage{.method = "HEAD", .url = std::move(url), .headers = std::move(headers)});
+    }
+    asio::awaitable<Response> options(std::string url, Headers headers = {}) {
+        return request(
+            HttpMessage{.method = "OPTIONS", .url = std::move(url), .headers = std::move(headers)});
+    }
+    asio::awaitable<Response> del(std::string url, Headers headers = {}) {
+        return request(
+            HttpMessage{.method = "DELETE", .url = std::move(url), .headers = std::move(headers)});
+    }
+    /// POST/PUT/PATCH with a JSON body.
+    asio::awaitable<Response> post(std::string url, json::value body, Headers headers = {}) {
+        return request(HttpMessage{.method = "POST",
+                                   .url = std::move(url),
+                                   .headers = std::move(headers),
+                                   .json = std::move(body)});
+    }
+    asio::awaitable<Response> put(std::string url, json::value body, Headers headers = {}) {
+        return request(HttpMessage{.method = "PUT",
+                                   .url = std::move(url),
+                                   .headers = std::move(headers),
+                                   .json = std::move(body)});
+    }
+    asio::awaitable<Response> patch(std::string url, json::value body, Headers headers = {}) {
+        return request(HttpMessage{.method = "PATCH",
+                                   .url = std::move(url),
+                                   .headers = std::move(headers),
+                                   .json = std::move(body)});
+    }
+
+    /// request() with a completion token; the handler's signature is
+    /// void(std::error_code, Response). A status error completes with its code
+    /// (e.g. errc::http_not_found) and the response. Needs connect() first.
+    template <class Token>
+    auto async_request(HttpMessage message, Token&& token) {
+        return asio::async_initiate<Token, void(std::error_code, Response)>(
+            [this](auto handler, HttpMessage m) {
+                auto slot = asio::get_associated_cancellation_slot(handler);
+                asio::co_spawn(
+                    core_.executor(), core_.request(std::move(m)),
+                    asio::bind_cancellation_slot(
+                        slot, [h = std::move(handler)](std::exception_ptr e, Response r) mutable {
+                            std::error_code ec;
+                            if (e) ec = error_code_of(e, r);
+                            std::move(h)(ec, std::move(r));
+                        }));
+            },
+            token, std::move(message));
+    }
+
+    const Options& get_options() const noexcept { return core_.options(); }
+
+private:
+    detail::Core core_;
+};
+
+template <class M>
+HttpMessage detail::to_http_message(const M& message) {
+    if constexpr (std::is_same_v<M, HttpMessage>) {
+        return message;
+    } else {
+        HttpMessage out{.method = "POST"};
+        for (auto&& [name, value] : message.get_headers()) {
+            out.headers.add(std::string(name), header_text(value));
+        }
+        if constexpr (std::is_convertible_v<decltype(message.get_payload()), const json::value&>) {
+            apply_json_payload(message.get_payload(), out);
+        }
+        if (!out.json && out.form.empty() && !out.content) {
+            out.content = message.serialize();
+            if (!out.headers.contains("Content-Type")) {
+                out.headers.add("Content-Type", std::string(M::content_type));
+            }
+        }
+        return out;
+    }
+}
+
+} // namespace nector::http

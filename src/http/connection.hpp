@@ -1,0 +1,51 @@
+// The engine's seam: a connection carries exchanges. HTTP/1.1 connections carry one at a
+// time; an HTTP/2 connection will carry many concurrent ones behind the same interface.
+#pragma once
+
+#include "http/url.hpp"
+#include "nector/http/options.hpp"
+#include "nector/http/response.hpp"
+#include "nector/transport/headers.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace nector::http::detail {
+
+/// One request and, once exchange() returns, its response.
+struct Exchange {
+    std::string_view method;
+    const Target* target = nullptr;
+    const Headers* headers = nullptr; ///< final and validated; Host is added by the connection
+    std::string_view body;
+    const Options* options = nullptr;
+    std::string_view context; ///< "METHOD URL", the start of every error message
+
+    Response response;
+    bool response_started = false; ///< a response byte arrived (no replay after that)
+    bool keep_alive = false;       ///< the connection may carry another exchange
+};
+
+class Connection {
+public:
+    virtual ~Connection() = default;
+
+    /// Performs `ex`. Throws a nector exception naming the phase on failure; the
+    /// connection is then closed. Cancellation closes the connection.
+    virtual boost::asio::awaitable<void> exchange(Exchange& ex) = 0;
+    /// Open and able to start another exchange now.
+    virtual bool available() const noexcept = 0;
+    virtual bool is_open() const noexcept = 0;
+    virtual void close() noexcept = 0;
+    virtual Version version() const noexcept = 0;
+
+    Origin origin;
+    std::size_t exchanges = 0; ///< exchanges completed; > 0 means a reused connection
+    std::chrono::steady_clock::time_point idle_since{};
+};
+
+} // namespace nector::http::detail

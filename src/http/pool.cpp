@@ -1,0 +1,181 @@
+#include "http/pool.hpp"
+
+#include "nector/transport/errors.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+
+namespace nector::http::detail {
+namespace asio = boost::asio;
+
+void Lease::release(bool reusable) noexcept {
+    if (!pool_ || !connection_) return;
+    std::exchange(pool_, nullptr)->give_back(std::move(connection_), reusable);
+}
+
+Pool::Pool(asio::any_io_executor executor, const Limits& limits, Duration pool_timeout,
+           Connector connect)
+    : executor_(std::move(executor)),
+      limits_(limits),
+      pool_timeout_(pool_timeout),
+      connect_(std::move(connect)) {}
+
+Pool::~Pool() {
+    *alive_ = false;
+    close_all();
+}
+
+std::size_t& Pool::count(const Origin& origin) {
+    for (auto& c : counts_) {
+        if (c.origin == origin) return c.open;
+    }
+    counts_.push_back({origin, 0});
+    return counts_.back().open;
+}
+
+bool Pool::can_open(const Origin& origin) {
+    if (count(origin) >= limits_.max_connections_per_origin) return false;
+    if (open_ < limits_.max_connections) return true;
+    // At the global cap: an idle connection to another origin makes room.
+    const auto victim = std::find_if(idle_.begin(), idle_.end(),
+                                     [&](const auto& c) { return !(c->origin == origin); });
+    if (victim == idle_.end()) return false;
+    auto c = std::move(*victim);
+    idle_.erase(victim);
+    c->close();
+    forget(c->origin);
+    return open_ < limits_.max_connections;
+}
+
+void Pool::expire_idle() noexcept {
+    const auto now = std::chrono::steady_clock::now();
+    std::erase_if(idle_, [&](const std::shared_ptr<Connection>& c) {
+        if (c->is_open() && now - c->idle_since < limits_.idle_timeout) return false;
+        c->close();
+        forget(c->origin);
+        return true;
+    });
+}
+
+std::shared_ptr<Connection> Pool::take_idle(const Origin& origin) {
+    expire_idle();
+    for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
+        if ((*it)->origin == origin && (*it)->available()) {
+            auto c = std::move(*it);
+            idle_.erase(std::next(it).base());
+            return c;
+        }
+    }
+    return nullptr;
+}
+
+void Pool::forget(const Origin& origin) noexcept {
+    for (auto& c : counts_) {
+        if (c.origin == origin && c.open > 0) {
+            --c.open;
+            break;
+        }
+    }
+    --open_;
+    wake_one();
+}
+
+void Pool::wake_one() noexcept {
+    for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
+        Waiter* w = *it;
+        const bool has_idle = std::any_of(idle_.begin(), idle_.end(), [&](const auto& c) {
+            return c->origin == *w->origin && c->available();
+        });
+        bool room = count(*w->origin) < limits_.max_connections_per_origin &&
+                    (open_ < limits_.max_connections ||
+                     std::any_of(idle_.begin(), idle_.end(),
+                                 [&](const auto& c) { return !(c->origin == *w->origin); }));
+        if (has_idle || room) {
+            w->notified = true;
+            w->timer->cancel();
+            waiters_.erase(it);
+            return;
+        }
+    }
+}
+
+void Pool::give_back(std::shared_ptr<Connection> c, bool reusable) noexcept {
+    std::erase_if(leased_, [&](const std::weak_ptr<Connection>& w) {
+        auto p = w.lock();
+        return !p || p == c;
+    });
+    if (reusable && c->is_open()) {
+        c->idle_since = std::chrono::steady_clock::now();
+        idle_.push_back(std::move(c));
+        if (idle_.size() > limits_.max_idle_connections) {
+            auto oldest = std::move(idle_.front());
+            idle_.erase(idle_.begin());
+            oldest->close();
+            forget(oldest->origin);
+        }
+        wake_one();
+        return;
+    }
+    c->close();
+    forget(c->origin);
+}
+
+asio::awaitable<Lease> Pool::acquire(const Origin& origin, Timings& timings,
+                                     std::string_view context) {
+    const auto deadline = std::chrono::steady_clock::now() + pool_timeout_;
+    for (;;) {
+        if (auto c = take_idle(origin)) {
+            leased_.push_back(c);
+            co_return Lease(this, std::move(c));
+        }
+        if (can_open(origin)) {
+            ++count(origin);
+            ++open_;
+            std::shared_ptr<Connection> c;
+            auto alive = alive_;
+            try {
+                c = co_await connect_(origin, timings, context);
+            } catch (...) {
+                if (*alive) forget(origin);
+                throw;
+            }
+            if (!*alive) throw_error(errc::cancelled, std::string(context) + ": transport closed");
+            c->origin = origin;
+            leased_.push_back(c);
+            co_return Lease(this, std::move(c));
+        }
+        asio::steady_timer timer(executor_, deadline);
+        Waiter waiter{&origin, &timer};
+        waiters_.push_back(&waiter);
+        auto alive = alive_;
+        auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (!*alive) throw_error(errc::cancelled, std::string(context) + ": transport closed");
+        waiters_.remove(&waiter);
+        if (waiter.notified) continue;
+        if (!ec) {
+            throw_error(errc::pool_timeout,
+                        std::string(context) + ": no connection became free within the pool " +
+                            "timeout (" + std::to_string(open_) + " open, limits " +
+                            std::to_string(limits_.max_connections) + " total / " +
+                            std::to_string(limits_.max_connections_per_origin) + " per origin)");
+        }
+        throw_error(errc::cancelled, std::string(context) + ": cancelled waiting for a connection");
+    }
+}
+
+void Pool::close_all() noexcept {
+    for (auto& c : idle_) {
+        c->close();
+        forget(c->origin);
+    }
+    idle_.clear();
+    for (auto& w : leased_) {
+        if (auto c = w.lock()) c->close(); // its exchange fails; the lease then forgets it
+    }
+    for (Waiter* w : waiters_) w->timer->cancel();
+    waiters_.clear();
+}
+
+} // namespace nector::http::detail

@@ -1,0 +1,97 @@
+// The connection pool: per-origin connections under a global and a per-origin cap,
+// keep-alive reuse, idle expiry, and a bounded FIFO wait for a free connection.
+#pragma once
+
+#include "http/connection.hpp"
+#include "http/url.hpp"
+#include "nector/http/options.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <functional>
+#include <list>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+namespace nector::http::detail {
+
+class Pool;
+
+/// A connection held for one exchange. Destroyed without release(), the connection is
+/// closed (an exchange that did not finish cleanly never goes back to the pool).
+class Lease {
+public:
+    Lease() = default;
+    Lease(Pool* pool, std::shared_ptr<Connection> c) : pool_(pool), connection_(std::move(c)) {}
+    Lease(Lease&& other) noexcept
+        : pool_(std::exchange(other.pool_, nullptr)), connection_(std::move(other.connection_)) {}
+    Lease& operator=(Lease&&) = delete;
+    ~Lease() { release(false); }
+
+    Connection* operator->() const noexcept { return connection_.get(); }
+    Connection& operator*() const noexcept { return *connection_; }
+    /// Returns the connection to the pool, for reuse when `reusable` and still open.
+    void release(bool reusable) noexcept;
+
+private:
+    Pool* pool_ = nullptr;
+    std::shared_ptr<Connection> connection_;
+};
+
+/// Opens a connection to an origin (name lookup, connect, TLS); throws nector errors.
+using Connector = std::function<boost::asio::awaitable<std::shared_ptr<Connection>>(
+    const Origin&, Timings&, std::string_view context)>;
+
+class Pool {
+public:
+    Pool(boost::asio::any_io_executor executor, const Limits& limits, Duration pool_timeout,
+         Connector connect);
+    ~Pool();
+
+    /// A connection to `origin` able to take one exchange: an idle one if there is one,
+    /// else a new one if the caps allow, else the first to free up within the pool
+    /// timeout (ConnectionTimeoutError pool_timeout after that).
+    boost::asio::awaitable<Lease> acquire(const Origin& origin, Timings& timings,
+                                          std::string_view context);
+    /// Closes every connection and fails every waiter; the pool stays usable.
+    void close_all() noexcept;
+
+    std::size_t open_connections() const noexcept { return open_; }
+    std::size_t idle_connections() const noexcept { return idle_.size(); }
+
+private:
+    friend class Lease;
+    struct OriginCount {
+        Origin origin;
+        std::size_t open = 0;
+    };
+    struct Waiter {
+        const Origin* origin;
+        boost::asio::steady_timer* timer;
+        bool notified = false;
+    };
+
+    void give_back(std::shared_ptr<Connection> c, bool reusable) noexcept;
+    void forget(const Origin& origin) noexcept; // one connection to origin closed
+    std::size_t& count(const Origin& origin);
+    bool can_open(const Origin& origin);
+    std::shared_ptr<Connection> take_idle(const Origin& origin);
+    void expire_idle() noexcept;
+    void wake_one() noexcept;
+
+    boost::asio::any_io_executor executor_;
+    Limits limits_;
+    Duration pool_timeout_;
+    Connector connect_;
+    std::vector<std::shared_ptr<Connection>> idle_; // most recently used last
+    std::vector<std::weak_ptr<Connection>> leased_; // in use by an exchange
+    std::vector<OriginCount> counts_;
+    std::list<Waiter*> waiters_;
+    std::size_t open_ = 0;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+} // namespace nector::http::detail

@@ -1,0 +1,135 @@
+#include "http/tls.hpp"
+
+#include "nector/transport/errors.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <string>
+
+namespace nector::http::detail {
+namespace asio = boost::asio;
+namespace ssl = asio::ssl;
+
+namespace {
+
+template <class F>
+void load(const char* what, F&& f) {
+    try {
+        f();
+    } catch (const boost::system::system_error& e) {
+        throw ConfigurationError(
+            errc::invalid_configuration,
+            std::string("HTTPTransport options: TLS ") + what + ": " + e.code().message());
+    }
+}
+
+} // namespace
+
+std::shared_ptr<ssl::context> make_tls_context(const Options& o) {
+    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+    SSL_CTX* native = ctx->native_handle();
+    SSL_CTX_set_min_proto_version(
+        native, o.tls.min_version == TlsVersion::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION);
+    if (o.verify_ssl) {
+        ctx->set_verify_mode(ssl::verify_peer);
+        if (!o.tls.ca_file.empty()) {
+            load("ca_file", [&] { ctx->load_verify_file(o.tls.ca_file); });
+        }
+        if (!o.tls.ca_pem.empty()) {
+            load("ca_pem", [&] { ctx->add_certificate_authority(asio::buffer(o.tls.ca_pem)); });
+        }
+        if (o.tls.ca_file.empty() && o.tls.ca_pem.empty()) {
+            load("system CA store", [&] { ctx->set_default_verify_paths(); });
+        }
+    } else {
+        ctx->set_verify_mode(ssl::verify_none);
+    }
+    if (!o.tls.cert_file.empty()) {
+        load("cert_file", [&] { ctx->use_certificate_chain_file(o.tls.cert_file); });
+    }
+    if (!o.tls.key_file.empty()) {
+        load("key_file", [&] { ctx->use_private_key_file(o.tls.key_file, ssl::context::pem); });
+    }
+    if (!o.tls.cert_pem.empty()) {
+        load("cert_pem", [&] { ctx->use_certificate_chain(asio::buffer(o.tls.cert_pem)); });
+    }
+    if (!o.tls.key_pem.empty()) {
+        load("key_pem",
+             [&] { ctx->use_private_key(asio::buffer(o.tls.key_pem), ssl::context::pem); });
+    }
+    if (o.http2) {
+        // The HTTP/2 engine is not in this build: offer only what we speak.
+        static constexpr unsigned char alpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+        SSL_CTX_set_alpn_protos(native, alpn, sizeof alpn);
+    }
+    return ctx;
+}
+
+asio::awaitable<void> tls_handshake(TlsStream& stream, const std::string& host,
+                                    const Options& options, std::string_view context) {
+    SSL* ssl_handle = stream.native_handle();
+    boost::system::error_code not_ip;
+    (void)asio::ip::make_address(host, not_ip);
+    const bool is_ip = !not_ip;
+    // SSL_set_tlsext_host_name is a macro with a C cast; call what it expands to.
+    if (!is_ip) {
+        SSL_ctrl(ssl_handle, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                 const_cast<char*>(host.c_str()));
+    }
+    if (options.verify_ssl) {
+        X509_VERIFY_PARAM* param = SSL_get0_param(ssl_handle);
+        if (is_ip) {
+            X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
+        } else {
+            X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+            X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
+        }
+    }
+    auto& lowest = boost::beast::get_lowest_layer(stream);
+    lowest.expires_after(options.timeout.connect);
+    auto [ec] = co_await stream.async_handshake(ssl::stream_base::client,
+                                                asio::as_tuple(asio::use_awaitable));
+    lowest.expires_never();
+    if (!ec) co_return;
+    lowest.close();
+    const std::string where = std::string(context) + ": TLS handshake with " + host;
+    if (ec == boost::beast::error::timeout) {
+        throw_error(errc::connect_timeout, where + ": no answer within the connect timeout");
+    }
+    if (ec == asio::error::operation_aborted) throw_error(errc::cancelled, where + ": cancelled");
+    const long verify = SSL_get_verify_result(ssl_handle);
+    if (options.verify_ssl && verify != X509_V_OK) {
+        const std::string reason = X509_verify_cert_error_string(verify);
+        switch (verify) {
+            case X509_V_ERR_HOSTNAME_MISMATCH:
+            case X509_V_ERR_IP_ADDRESS_MISMATCH:
+                throw TLSError(
+                    errc::tls_hostname_mismatch,
+                    where + ": the certificate is not valid for \"" + host + "\" (" + reason + ")");
+            case X509_V_ERR_CERT_HAS_EXPIRED:
+                throw TLSError(errc::tls_certificate_expired,
+                               where + ": the certificate has expired (" + reason + ")");
+            case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+            case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+            case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+            case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+            case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+            case X509_V_ERR_CERT_UNTRUSTED:
+                throw TLSError(errc::tls_certificate_untrusted,
+                               where + ": the certificate is not trusted (" + reason + ")");
+            default:
+                throw TLSError(errc::tls_handshake_failed,
+                               where + ": certificate verification failed (" + reason + ")");
+        }
+    }
+    throw TLSError(errc::tls_handshake_failed, where + ": " + ec.message());
+}
+
+} // namespace nector::http::detail

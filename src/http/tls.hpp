@@ -1,0 +1,28 @@
+// TLS through OpenSSL and asio::ssl: the per-transport context and the client handshake.
+#pragma once
+
+#include "nector/http/options.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <memory>
+#include <string_view>
+
+namespace nector::http::detail {
+
+using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+
+/// The transport's one TLS context: verification per verify_ssl and the CA options,
+/// client certificate, minimum version, ALPN. ConfigurationError for unusable files/PEM.
+std::shared_ptr<boost::asio::ssl::context> make_tls_context(const Options& options);
+
+/// Client handshake with SNI and host-name (or IP address) verification, bounded by the
+/// connect timeout. Throws TLSError whose code says why (untrusted, host-name mismatch,
+/// expired, other handshake failure) and whose message names OpenSSL's reason.
+boost::asio::awaitable<void> tls_handshake(TlsStream& stream, const std::string& host,
+                                           const Options& options, std::string_view context);
+
+} // namespace nector::http::detail

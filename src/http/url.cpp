@@ -1,0 +1,117 @@
+#include "http/url.hpp"
+
+#include "nector/transport/errors.hpp"
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+
+#include <charconv>
+
+namespace nector::http::detail {
+namespace urls = boost::urls;
+namespace {
+
+[[noreturn]] void bad_url(std::string_view url, std::string_view why) {
+    throw TransportSpecificError(errc::invalid_url,
+                                 "invalid URL \"" + redact(url) + "\": " + std::string(why));
+}
+
+bool is_absolute(std::string_view url) {
+    const auto colon = url.find(':');
+    if (colon == std::string_view::npos || colon == 0) return false;
+    for (std::size_t i = 0; i < colon; ++i) {
+        const char c = url[i];
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (i > 0 && ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'));
+        if (!ok) return false;
+    }
+    return true;
+}
+
+} // namespace
+
+std::string redact(std::string_view url) {
+    const auto scheme_end = url.find("://");
+    std::size_t authority = 0;
+    if (scheme_end != std::string_view::npos) {
+        authority = scheme_end + 3;
+    } else if (url.starts_with("//")) {
+        authority = 2;
+    } else {
+        return std::string(url);
+    }
+    const auto authority_end = url.find_first_of("/?#", authority);
+    const auto at = url.substr(0, authority_end).rfind('@');
+    if (at == std::string_view::npos || at < authority) return std::string(url);
+    return std::string(url.substr(0, authority)) + std::string(url.substr(at + 1));
+}
+
+Target make_target(std::string_view base, std::string_view url) {
+    std::string joined;
+    if (is_absolute(url)) {
+        joined = url;
+    } else if (base.empty()) {
+        bad_url(url, "relative URL and no base_url");
+    } else {
+        // httpx's rule: base path + relative path, whatever slash either has.
+        const auto base_end = base.find_first_of("?#", base.find("://") + 3);
+        std::string_view base_part = base.substr(0, base_end);
+        joined = base_part;
+        const bool base_has_path =
+            base_part.find('/', base_part.find("://") + 3) != std::string_view::npos;
+        if (!base_has_path) joined += '/';
+        if (joined.back() != '/') joined += '/';
+        std::string_view rest = url;
+        while (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
+        joined += rest;
+    }
+    auto parsed = urls::parse_uri(joined);
+    if (!parsed) bad_url(joined, parsed.error().message());
+    const urls::url_view u = *parsed;
+    const std::string scheme = u.scheme();
+    Target t;
+    if (u.scheme_id() == urls::scheme::http) {
+        t.origin.tls = false;
+    } else if (u.scheme_id() == urls::scheme::https) {
+        t.origin.tls = true;
+    } else {
+        bad_url(joined, "scheme \"" + scheme + "\" is not http or https");
+    }
+    if (!u.has_authority() || u.encoded_host().empty()) bad_url(joined, "no host");
+    t.origin.host = u.host_address();
+    if (u.has_port()) {
+        const auto port = u.port();
+        unsigned value = 0;
+        const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+        if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value == 0 ||
+            value > 65535) {
+            bad_url(joined, "port \"" + std::string(port) + "\" is not 1-65535");
+        }
+        t.origin.port = static_cast<std::uint16_t>(value);
+    } else {
+        t.origin.port = t.origin.tls ? 443 : 80;
+    }
+    const std::uint16_t default_port = t.origin.tls ? 443 : 80;
+    t.host_header = u.encoded_host();
+    if (t.origin.port != default_port) t.host_header += ":" + std::to_string(t.origin.port);
+    t.target = u.encoded_path().empty() ? "/" : std::string(u.encoded_path());
+    if (u.has_query()) t.target += "?" + std::string(u.encoded_query());
+    if (u.has_userinfo()) t.userinfo = u.userinfo();
+    t.url = scheme + "://" + t.host_header + t.target;
+    return t;
+}
+
+std::string resolve_location(std::string_view current, std::string_view location) {
+    auto base = urls::parse_uri(current);
+    auto ref = urls::parse_uri_reference(location);
+    if (!base) bad_url(current, base.error().message());
+    if (!ref) bad_url(location, "Location header: " + ref.error().message());
+    urls::url resolved;
+    if (auto r = urls::resolve(*base, *ref, resolved); !r) {
+        bad_url(location, "Location header: " + r.error().message());
+    }
+    resolved.remove_fragment();
+    return std::string(resolved.buffer());
+}
+
+} // namespace nector::http::detail

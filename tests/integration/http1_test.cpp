@@ -1,0 +1,739 @@
+// HTTPTransport over HTTP/1.1 against the in-process test server: exact bytes, faults,
+// pool behaviour, redirects, errors, cancellation.
+#include "integration/client.hpp"
+#include "support/test_server.hpp"
+
+#include <nector/http/transport.hpp>
+#include <nector/transport/message/json.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/json/parse.hpp>
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <set>
+
+namespace nector::test {
+namespace {
+
+using namespace std::chrono_literals;
+using http::HTTPStatusError;
+
+std::string ok(std::string_view body = "ok") { return http_response(200, body); }
+
+// A redirect response (a function, so that coroutines need no braced list: see
+// tests/support/run.hpp on GCC 12).
+std::string redirect(int status, std::string location) {
+    return http_response(status, "", {{"Location", std::move(location)}});
+}
+
+TEST(Http1, SendsTheRequestItDescribes) {
+    TestServer server(TestServer::respond(ok()));
+    HttpMessage m{.method = "GET",
+                  .url = "/path/x?q=1",
+                  .headers = {{"X-Custom", "v"}},
+                  .params = {{"a", "1"}, {"a", "2"}, {"b", "x y"}}};
+    const Response r = fetch({.base_url = server.url("/")}, m);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "ok");
+    EXPECT_EQ(r.version, http::Version::http_1_1);
+    const auto seen = server.requests();
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].method, "GET");
+    EXPECT_EQ(seen[0].target, "/path/x?q=1&a=1&a=2&b=x+y");
+    EXPECT_EQ(seen[0].header("Host"), "127.0.0.1:" + std::to_string(server.port()));
+    EXPECT_EQ(seen[0].header("User-Agent"), "nector");
+    EXPECT_EQ(seen[0].header("x-custom"), "v");
+    EXPECT_FALSE(seen[0].header("Content-Length").has_value());
+    EXPECT_FALSE(seen[0].header("Content-Type").has_value());
+}
+
+TEST(Http1, DefaultHeadersMergeWithMessageHeaders) {
+    TestServer server(TestServer::respond(ok()));
+    HttpMessage m{.url = "/", .headers = {{"x-token", "message"}, {"User-Agent", "custom/1"}}};
+    (void)fetch({.base_url = server.url(), .headers = {{"X-Token", "default"}, {"X-Default", "d"}}},
+                m);
+    const auto seen = server.requests().at(0);
+    EXPECT_EQ(seen.header("X-Token"), "message");
+    EXPECT_EQ(seen.header("X-Default"), "d");
+    EXPECT_EQ(seen.header("User-Agent"), "custom/1");
+}
+
+TEST(Http1, PostsJsonFormAndRawBodies) {
+    TestServer server(TestServer::respond(ok()));
+    const std::string base = server.url();
+    (void)fetch({.base_url = base},
+                {.method = "POST", .url = "/j", .json = boost::json::parse(R"({"a":[1,2]})")});
+    (void)fetch({.base_url = base},
+                {.method = "POST", .url = "/f", .form = {{"k", "v w"}, {"k", "&"}}});
+    (void)fetch({.base_url = base}, {.method = "PUT",
+                                     .url = "/c",
+                                     .headers = {{"Content-Type", "text/plain"}},
+                                     .content = to_bytes("raw")});
+    (void)fetch({.base_url = base}, {.method = "POST", .url = "/empty"});
+    const auto seen = server.requests();
+    ASSERT_EQ(seen.size(), 4u);
+    EXPECT_EQ(seen[0].body, R"({"a":[1,2]})");
+    EXPECT_EQ(seen[0].header("Content-Type"), "application/json");
+    EXPECT_EQ(seen[0].header("Content-Length"), "11");
+    EXPECT_EQ(seen[1].body, "k=v+w&k=%26");
+    EXPECT_EQ(seen[1].header("Content-Type"), "application/x-www-form-urlencoded");
+    EXPECT_EQ(seen[2].method, "PUT");
+    EXPECT_EQ(seen[2].body, "raw");
+    EXPECT_EQ(seen[2].header("Content-Type"), "text/plain");
+    EXPECT_EQ(seen[3].header("Content-Length"), "0");
+}
+
+TEST(Http1, MultipartUploadCarriesFieldsAndFiles) {
+    TestServer server(TestServer::respond(ok()));
+    (void)fetch({.base_url = server.url()}, {.method = "POST",
+                                             .url = "/upload",
+                                             .form = {{"note", "hi"}},
+                                             .files = {{.field = "file",
+                                                        .filename = "a.txt",
+                                                        .content_type = "text/plain",
+                                                        .content = to_bytes("file body")}}});
+    const auto seen = server.requests().at(0);
+    const auto type = seen.header("Content-Type").value_or("");
+    ASSERT_TRUE(contains(type, "multipart/form-data; boundary=")) << type;
+    EXPECT_TRUE(contains(seen.body, "name=\"note\"\r\n\r\nhi\r\n"));
+    EXPECT_TRUE(contains(seen.body, "name=\"file\"; filename=\"a.txt\""));
+    EXPECT_TRUE(contains(seen.body, "Content-Type: text/plain\r\n\r\nfile body\r\n"));
+}
+
+TEST(Http1, KeepAliveReusesOneConnection) {
+    TestServer server(TestServer::respond(ok()));
+    run([&]() -> asio::awaitable<void> {
+        HTTPTransport<> t({.base_url = server.url()});
+        co_await t.connect();
+        for (int i = 0; i < 5; ++i) (void)co_await t.get("/n");
+    }());
+    EXPECT_EQ(server.requests().size(), 5u);
+    EXPECT_EQ(server.connections(), 1u);
+}
+
+TEST(Http1, ConnectionCloseIsHonoured) {
+    TestServer server(TestServer::respond(http_response(200, "x", {{"Connection", "close"}})));
+    run([&]() -> asio::awaitable<void> {
+        HTTPTransport<> t({.base_url = server.url()});
+        co_await t.connect();
+        for (int i = 0; i < 3; ++i) EXPECT_EQ((co_await t.get("/")).body, "x");
+    }());
+    EXPECT_EQ(server.connections(), 3u);
+}
+
+TEST(Http1, ConcurrentSendsAreReceivedInCompletionOrder) {
+    // Request /i is answered after (5 - i) * 40 ms, so completions arrive in reverse.
+    TestServer server([](TestConnection& c) -> asio::awaitable<void> {
+        while (auto request = co_await c.read_request()) {
+            const int i = std::stoi(request->target.substr(1));
+            co_await c.delay(std::chrono::milliseconds((5 - i) * 40));
+            const Bytes reply = JsonMessage({{"n", i}}, i * 10).serialize();
+            co_await c.write(http_response(200, as_string_view(reply)));
+        }
+    });
+    asio::io_context io;
+    HTTPTransport<JsonMessage> t(io.get_executor(), {.base_url = server.url()});
+    asio::co_spawn(io, t.connect(), asio::detached);
+    io.run();
+    io.restart();
+    int sent = 0;
+    for (int i = 0; i < 5; ++i) {
+        JsonMessage m({}, {{"method", "GET"}, {"url", "/" + std::to_string(i)}});
+        asio::co_spawn(io, t.send(std::move(m)), [&](std::exception_ptr e) {
+            EXPECT_FALSE(e);
+            ++sent;
+        });
+    }
+    io.run(); // returns when all five exchanges have completed
+    ASSERT_EQ(sent, 5);
+    std::vector<int> order;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            while (auto reply = co_await t.receive()) {
+                order.push_back(static_cast<int>(reply->payload().as_int64()));
+            }
+        },
+        asio::detached);
+    io.restart();
+    io.run();
+    EXPECT_EQ(order, (std::vector<int>{40, 30, 20, 10, 0}));
+    EXPECT_EQ(server.connections(), 5u);
+}
+
+TEST(Http1, GenericMessagesArePostedAsTheirBytes) {
+    TestServer server(
+        TestServer::respond(http_response(200, R"({"headers":{},"payload":"pong"})")));
+    run([&]() -> asio::awaitable<void> {
+        HTTPTransport<JsonMessage> t({.base_url = server.url("/rpc")});
+        co_await t.connect();
+        JsonMessage ping({{"X-Id", 7}}, "ping");
+        co_await t.send(std::move(ping));
+        auto reply = co_await t.receive();
+        NECTOR_CO_ASSERT(reply.has_value());
+        EXPECT_EQ(reply->payload(), json::value("pong"));
+    }());
+    const auto seen = server.requests().at(0);
+    EXPECT_EQ(seen.method, "POST");
+    EXPECT_EQ(seen.target, "/rpc/");
+    EXPECT_EQ(seen.header("X-Id"), "7"); // non-string header values are stringified
+    EXPECT_EQ(seen.header("Content-Type"), "application/json");
+    EXPECT_EQ(seen.body, R"({"headers":{"X-Id":7},"payload":"ping"})");
+}
+
+struct StatusCase {
+    int status;
+    errc code;
+    const char* type;
+};
+
+class Http1Status : public ::testing::TestWithParam<StatusCase> {};
+
+TEST_P(Http1Status, MapsToItsTypedError) {
+    const auto [status, code, type] = GetParam();
+    TestServer server(TestServer::respond(http_response(status, "why")));
+    try {
+        (void)fetch(server.url("/s"));
+        FAIL() << "no exception for " << status;
+    } catch (const HTTPStatusError& e) {
+        EXPECT_EQ(e.code(), code);
+        EXPECT_EQ(e.status_code(), status);
+        EXPECT_EQ(e.response().body, "why");
+        EXPECT_TRUE(contains(e.what(), "GET " + server.url("/s"))) << e.what();
+        const std::string actual = typeid(e).name();
+        EXPECT_TRUE(contains(actual, type)) << actual;
+        if (status < 500) {
+            EXPECT_NE(dynamic_cast<const http::HTTPClientError*>(&e), nullptr);
+        } else {
+            EXPECT_NE(dynamic_cast<const http::HTTPServerError*>(&e), nullptr);
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Codes, Http1Status,
+    ::testing::Values(StatusCase{401, errc::http_unauthorized, "HTTPUnauthorizedError"},
+                      StatusCase{403, errc::http_forbidden, "HTTPForbiddenError"},
+                      StatusCase{404, errc::http_not_found, "HTTPNotFoundError"},
+                      StatusCase{408, errc::http_request_timeout, "HTTPTimeoutError"},
+                      StatusCase{429, errc::http_too_many_requests, "HTTPTooManyRequestsError"},
+                      StatusCase{418, errc::http_client_error, "HTTPClientError"},
+                      StatusCase{500, errc::http_server_error, "HTTPServerError"},
+                      StatusCase{503, errc::http_server_error, "HTTPServerError"}));
+
+TEST(Http1, RaiseForStatusCanBeLeftToTheCaller) {
+    TestServer server(TestServer::respond(http_response(404, "nope")));
+    const Response r = fetch(server.url(), {.raise_for_status = false});
+    EXPECT_EQ(r.status, 404);
+    EXPECT_EQ(r.body, "nope");
+    EXPECT_THROW(r.raise_for_status(), http::HTTPNotFoundError);
+}
+
+TEST(Http1, FollowsRedirectsKeepingHistory) {
+    TestServer server([](TestConnection& c) -> asio::awaitable<void> {
+        while (auto request = co_await c.read_request()) {
+            if (request->target == "/a") {
+                co_await c.write(redirect(302, "b?x=1"));
+            } else if (request->target == "/b?x=1") {
+                co_await c.write(redirect(301, "/c"));
+            } else {
+                co_await c.write(http_response(200, "at " + request->target));
+            }
+        }
+    });
+    const Response r = fetch(server.url("/a"));
+    EXPECT_EQ(r.body, "at /c");
+    EXPECT_EQ(r.url, server.url("/c"));
+    ASSERT_EQ(r.history.size(), 2u);
+    EXPECT_EQ(r.history[0].status, 302);
+    EXPECT_EQ(r.history[0].url, server.url("/a"));
+    EXPECT_EQ(r.history[1].status, 301);
+    const Response raw = fetch(server.url("/a"), {.follow_redirects = false});
+    EXPECT_EQ(raw.status, 302);
+    EXPECT_EQ(raw.headers.get("Location"), "b?x=1");
+}
+
+TEST(Http1, RedirectMethodRules) {
+    TestServer server([](TestConnection& c) -> asio::awaitable<void> {
+        while (auto request = co_await c.read_request()) {
+            const std::string t = request->target;
+            if (t.starts_with("/r")) {
+                co_await c.write(redirect(std::stoi(t.substr(2)), "/done"));
+            } else {
+                co_await c.write(http_response(200, request->method + " " + request->body));
+            }
+        }
+    });
+    const auto post = [&](int status) {
+        return fetch({}, {.method = "POST",
+                          .url = server.url("/r" + std::to_string(status)),
+                          .content = to_bytes("data")})
+            .body;
+    };
+    EXPECT_EQ(post(303), "GET ");
+    EXPECT_EQ(post(302), "GET ");
+    EXPECT_EQ(post(301), "GET ");
+    EXPECT_EQ(post(307), "POST data");
+    EXPECT_EQ(post(308), "POST data");
+    EXPECT_EQ(
+        fetch({}, {.method = "PUT", .url = server.url("/r302"), .content = to_bytes("d")}).body,
+        "PUT d");
+    const auto requests = server.requests();
+    const auto redirected = std::find_if(requests.begin(), requests.end(), [](const auto& r) {
+        return r.target == "/done" && r.method == "GET";
+    });
+    ASSERT_NE(redirected, requests.end());
+    EXPECT_FALSE(redirected->header("Content-Type").has_value());
+    EXPECT_FALSE(redirected->header("Content-Length").has_value());
+}
+
+TEST(Http1, TooManyRedirectsIsAnError) {
+    TestServer server(TestServer::respond(http_response(302, "", {{"Location", "/loop"}})));
+    const auto e = fetch_error<TransportSpecificError>(server.url("/loop"), {.max_redirects = 3});
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->code(), errc::too_many_redirects);
+    EXPECT_EQ(server.requests().size(), 4u);
+}
+
+TEST(Http1, CredentialsAreDroppedAcrossOrigins) {
+    TestServer other(TestServer::respond(ok("other")));
+    TestServer server(TestServer::respond(http_response(302, "", {{"Location", other.url("/x")}})));
+    HttpMessage m{
+        .url = server.url("/"),
+        .headers = {{"Authorization", "Bearer secret"}, {"Cookie", "s=1"}, {"X-Keep", "k"}}};
+    EXPECT_EQ(fetch({}, m).body, "other");
+    const auto first = server.requests().at(0);
+    EXPECT_EQ(first.header("Authorization"), "Bearer secret");
+    const auto second = other.requests().at(0);
+    EXPECT_FALSE(second.header("Authorization").has_value());
+    EXPECT_FALSE(second.header("Cookie").has_value());
+    EXPECT_EQ(second.header("X-Keep"), "k");
+}
+
+TEST(Http1, SameOriginRedirectKeepsCredentials) {
+    TestServer server([](TestConnection& c) -> asio::awaitable<void> {
+        while (auto request = co_await c.read_request()) {
+            // Not a ?: inside co_await: GCC 12 destroys its temporaries twice.
+            std::string reply =
+                request->target == "/"
+                    ? redirect(302, "/next")
+                    : http_response(200, request->header("Authorization").value_or("-"));
+            co_await c.write(reply);
+        }
+    });
+    HttpMessage m{.url = server.url("/"), .headers = {{"Authorization", "Bearer secret"}}};
+    EXPECT_EQ(fetch({}, m).body, "Bearer secret");
+}
+
+TEST(Http1, UserinfoBecomesBasicAuthAndIsRedacted) {
+    TestServer server(TestServer::respond(ok()));
+    const std::string url = "http://user:pa%3Ass@127.0.0.1:" + std::to_string(server.port()) + "/x";
+    const Response r = fetch(url);
+    EXPECT_EQ(server.requests().at(0).header("Authorization"), "Basic dXNlcjpwYTpzcw==");
+    EXPECT_FALSE(contains(r.url, "pa")) << r.url;
+}
+
+struct BadRequestCase {
+    const char* name;
+    HttpMessage message;
+    errc code;
+};
+
+class Http1BadRequest : public ::testing::TestWithParam<BadRequestCase> {};
+
+TEST_P(Http1BadRequest, IsRefusedBeforeAnyByteIsSent) {
+    TestServer server(TestServer::respond(ok()));
+    HttpMessage m = GetParam().message;
+    if (!m.url.starts_with("http") && !m.url.starts_with("ftp") && m.url != "relative") {
+        m.url = server.url(m.url);
+    }
+    try {
+        (void)fetch({}, m);
+        FAIL() << "accepted";
+    } catch (const TransportError& e) {
+        EXPECT_EQ(e.code(), GetParam().code) << e.what();
+        const std::string what = e.what();
+        EXPECT_EQ(what.find('\r'), std::string::npos);
+        EXPECT_EQ(what.find('\n'), std::string::npos);
+    }
+    EXPECT_EQ(server.connections(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, Http1BadRequest,
+    ::testing::Values(
+        BadRequestCase{"crlf_value",
+                       {.url = "/", .headers = {{"X-A", "v\r\nInjected: 1"}}},
+                       errc::invalid_header},
+        BadRequestCase{
+            "lf_value", {.url = "/", .headers = {{"X-A", "v\nx"}}}, errc::invalid_header},
+        BadRequestCase{"nul_value",
+                       {.url = "/", .headers = {{"X-A", std::string("v\0x", 3)}}},
+                       errc::invalid_header},
+        BadRequestCase{"bad_name", {.url = "/", .headers = {{"X A", "v"}}}, errc::invalid_header},
+        BadRequestCase{"empty_name", {.url = "/", .headers = {{"", "v"}}}, errc::invalid_header},
+        BadRequestCase{"method_space", {.method = "GE T", .url = "/"}, errc::invalid_method},
+        BadRequestCase{"method_crlf", {.method = "GET\r\n", .url = "/"}, errc::invalid_method},
+        BadRequestCase{"method_empty", {.method = "", .url = "/"}, errc::invalid_method},
+        BadRequestCase{"scheme", {.url = "ftp://127.0.0.1/"}, errc::invalid_url},
+        BadRequestCase{"no_host", {.url = "http:///path"}, errc::invalid_url},
+        BadRequestCase{"bad_port", {.url = "http://127.0.0.1:99999/"}, errc::invalid_url},
+        BadRequestCase{"garbage", {.url = "http://exa mple.com/"}, errc::invalid_url},
+        BadRequestCase{"relative_no_base", {.url = "relative"}, errc::invalid_url},
+        BadRequestCase{"two_bodies",
+                       {.method = "POST", .url = "/", .json = 1, .content = to_bytes("x")},
+                       errc::serialization_failed}),
+    [](const auto& p) { return std::string(p.param.name); });
+
+TEST(Http1, RefusedConnectionIsConnectionRefusedError) {
+    std::uint16_t port = 0;
+    {
+        TestServer gone(TestServer::respond(ok()));
+        port = gone.port();
+    }
+    const auto e =
+        fetch_error<ConnectionRefusedError>("http://127.0.0.1:" + std::to_string(port) + "/");
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->code(), errc::connection_refused);
+    EXPECT_TRUE(contains(e->what(), "connecting to 127.0.0.1:" + std::to_string(port)));
+}
+
+TEST(Http1, UnknownHostIsConnectionError) {
+    const auto e = fetch_error<ConnectionError>("http://no-such-host.invalid/");
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->code(), errc::name_resolution_failed);
+}
+
+TEST(Http1, ReadTimeoutNamesThePhase) {
+    TestServer server([](TestConnection& c) -> asio::awaitable<void> {
+        while (auto request = co_await c.read_request()) co_await c.delay(5s);
+    });
+    const auto e = fetch_error<ConnectionTimeoutError>(server.url(), {.timeout = {.read = 100ms}});
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->code(), errc::read_timeout);
+    EXPECT_TRUE(contains(e->what(), "reading the response")) << e->what();
+}
+
+TEST(Http1, ReadTimeoutIsInactivityNotTotal) {
+    // 6 chunks 60 ms apart: 360 ms in all, never 100 ms of silence.
+    TestServer server([](TestConnection& c) -> asio::awaitable<void> {
+        while (auto request = co_await c.read_request()) {
+            co_await c.write("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n");
+            for (int i = 0; i < 6; ++i) {
+                co_await c.delay(60ms);
+                co_await c.write("x");
+            }
+        }
+    });
+    EXPECT_EQ(fetch(server.url(), {.timeout = {.read = 150ms}}).body, "xxxxxx");
+}
+
+TEST(Http1, TotalTimeoutBoundsTheWholeCall) {
+    TestServer server([](TestConnection& c) -> asio::awaitable<void> {
+        while (auto r = co_await c.read_request()) {
+            co_await c.delay(80ms);
+            co_await c.write(redirect(302, "/again"));
+        }
+    });
+    const auto e = fetch_error<ConnectionTimeoutError>(
+        server.url(), {.timeout = {.read = 1s, .total = 300ms}, .max_redirects = 100});
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->code(), errc::total_timeout);
+    EXPECT_LE(server.requests().size(), 5u);
+}
+
+TEST(Http1, PoolTimeoutWhenEveryConnectionIsBusy) {
+    TestServer server([](TestConnection& c) -> asio::awaitable<void> {
+        while (auto request = co_await c.read_request()) {
+            co_await c.delay(400ms);
+            co_await c.write(http_response(200, "slow"));
+        }
+    });
+    asio::io_context io;
+    HTTPTransport<> t(
+        io.get_executor(),
+        {.base_url = server.url(), .timeout = {.pool = 100ms}, .limits = {.max_connections = 1}});
+    asio::co_spawn(io, t.connect(), asio::detached);
+    std::string first;
+    std::exception_ptr second;
+    asio::co_spawn(io, t.get("/1"), [&](std::exception_ptr e, Response r) {
+        EXPECT_FALSE(e);
+        first = r.body;
+    });
+    asio::co_spawn(io, t.get("/2"), [&](std::exception_ptr e, Response) { second = e; });
+    io.run();
+    EXPECT_EQ(first, "slow");
+    ASSERT_TRUE(second);
+    try {
+        std::rethrow_exception(second);
+    } catch (const ConnectionTimeoutError& e) {
+        EXPECT_EQ(e.code(), errc::pool_timeout);
+        EXPECT_TRUE(contains(e.what(), "pool")) << e.what();
+    }
+    EXPECT_EQ(server.connections(), 1u);
+}
+
+TEST(Http1, WaitersGetTheConnectionWhenItFrees) {
+    TestServer server([](TestConnection& c) -> asio::awaitable<void> {
+        while (auto r = co_await c.read_request()) {
+            co_await c.delay(20ms);
+            co_await c.write(http_response(200, r->target));
+        }
+    });
+    asio::io_context io;
+    HTTPTransport<> t(io.get_executor(),
+                      {.base_url = server.url(), .limits = {.max_connections_per_origin = 2}});
+    asio::co_spawn(io, t.connect(), asio::detached);
+    std::set<std::string> bodies;
+    for (int i = 0; i < 8; ++i) {
+        asio::co_spawn(io, t.get("/" + std::to_string(i)), [&](std::exception_ptr e, Response r) {
+            EXPECT_FALSE(e);
+            bodies.insert(r.body);
+        });
+    }
+    io.run();
+    EXPECT_EQ(bodies.size(), 8u);
+    EXPECT_EQ(server.connections(), 2u);
+}
+
+TEST(Http1, StaleKeepAliveConnectionIsReplayedOnceForIdempotentRequests) {
+    // Answers one request per connection, then closes without saying so.
+    TestServer server([](TestConnection& c) -> asio::awaitable<void> {
+        if (auto request = co_await c.read_request())
+            co_await c.write(http_response(200, std::to_string(c.index())));
+        c.close();
+    });
+    run([&]() -> asio::awaitable<void> {
+        HTTPTransport<> t({.base_url = server.url()});
+        co_await t.connect();
+        EXPECT_EQ((co_await t.get("/")).body, "0");
+        // The pooled connection is dead now; the replay goes to connection 1.
+        EXPECT_EQ((co_await t.get("/")).body, "1");
+        HttpMessage post{.method = "POST", .url = "/", .content = to_bytes("x")};
+        try {
+            (void)co_await t.request(std::move(post));
+            ADD_FAILURE() << "a POST on a stale connection must not be replayed";
+        } catch (const ConnectionError& e) {
+            EXPECT_EQ(e.code(), condition::network) << e.what();
+        }
+    }());
+    EXPECT_EQ(server.connections(), 2u);
+}
+
+TEST(Http1, TruncatedBodyIsAnErrorNotAShortBody) {
+    TestServer server([](TestConnection& c) -> asio::awaitable<void> {
+        if (auto request = co_await c.read_request())
+            co_await c.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b");
+        c.close();
+    });
+    const auto e = fetch_error<ConnectionError>(server.url());
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->code(), errc::connection_closed);
+    EXPECT_TRUE(contains(e->what(), "before the end of the body")) << e->what();
+}
+
+TEST(Http1, ResetIsConnectionError) {
+    TestServer server([](TestConnection& c) -> asio::awaitable<void> {
+        if (auto request = co_await c.read_request()) c.reset();
+    });
+    const auto e = fetch_error<ConnectionError>(server.url());
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->code(), condition::network);
+}
+
+TEST(Http1, MalformedResponseIsProtocolError) {
+    TestServer server(TestServer::respond("HTTP/1.1 abc nonsense\r\n\r\n"));
+    const auto e = fetch_error<TransportSpecificError>(server.url());
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->code(), errc::protocol_error);
+    EXPECT_TRUE(contains(e->what(), "malformed response")) << e->what();
+}
+
+TEST(Http1, OversizedBodyIsRefused) {
+    TestServer server(TestServer::respond(http_response(200, std::string(1000, 'x'))));
+    const auto e = fetch_error<TransportSpecificError>(server.url(), {.max_response_bytes = 100});
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->code(), errc::body_too_large);
+}
+
+TEST(Http1, HeadReadsNoBody) {
+    TestServer server(TestServer::respond("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"));
+    run([&]() -> asio::awaitable<void> {
+        HTTPTransport<> t({.base_url = server.url()});
+        co_await t.connect();
+        for (int i = 0; i < 2; ++i) {
+            const Response r = co_await t.head("/");
+            EXPECT_EQ(r.body, "");
+            EXPECT_EQ(r.headers.get("Content-Length"), "1000");
+        }
+    }());
+    EXPECT_EQ(server.connections(), 1u);
+}
+
+TEST(Http1, ResponseWithoutLengthReadsToClose) {
+    TestServer server([](TestConnection& c) -> asio::awaitable<void> {
+        if (auto request = co_await c.read_request())
+            co_await c.write("HTTP/1.1 200 OK\r\n\r\nuntil close");
+        c.close();
+    });
+    EXPECT_EQ(fetch(server.url()).body, "until close");
+}
+
+TEST(Http1, InterimResponsesAreSkipped) {
+    TestServer server(
+        TestServer::respond("HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + ok("final")));
+    EXPECT_EQ(fetch(server.url()).body, "final");
+}
+
+TEST(Http1, ChunkedResponsesAndRepeatedHeaders) {
+    TestServer server(
+        TestServer::respond("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nSet-Cookie: "
+                            "a=1\r\nset-cookie: b=2\r\n\r\n"
+                            "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"));
+    const Response r = fetch(server.url());
+    EXPECT_EQ(r.body, "abcde");
+    EXPECT_EQ(r.headers.get_all("Set-Cookie"), (std::vector<std::string_view>{"a=1", "b=2"}));
+    EXPECT_GT(r.timings.total.count(), 0);
+    EXPECT_GE(r.timings.total, r.timings.first_byte);
+}
+
+TEST(Http1, CancellationAbortsAndClosesTheConnection) {
+    TestServer server([](TestConnection& c) -> asio::awaitable<void> {
+        while (auto r = co_await c.read_request()) {
+            if (r->target == "/slow") co_await c.delay(10s);
+            co_await c.write(ok("fast"));
+        }
+    });
+    run([&]() -> asio::awaitable<void> {
+        using namespace asio::experimental::awaitable_operators;
+        HTTPTransport<> t({.base_url = server.url()});
+        co_await t.connect();
+        asio::steady_timer timer(co_await asio::this_coro::executor, 100ms);
+        auto result = co_await (t.get("/slow") || timer.async_wait(asio::use_awaitable));
+        EXPECT_EQ(result.index(), 1u);
+        EXPECT_EQ((co_await t.get("/fast")).body, "fast");
+    }());
+    EXPECT_EQ(server.connections(), 2u); // the cancelled exchange's connection was closed
+}
+
+TEST(Http1, AsyncRequestCompletesWithErrorCodeAndResponse) {
+    TestServer server([](TestConnection& c) -> asio::awaitable<void> {
+        while (auto r = co_await c.read_request()) {
+            std::string reply = r->target == "/missing" ? http_response(404, "gone") : ok("here");
+            co_await c.write(reply);
+        }
+    });
+    asio::io_context io;
+    HTTPTransport<> t(io.get_executor(), {.base_url = server.url()});
+    std::vector<std::pair<std::error_code, Response>> results;
+    asio::co_spawn(io, t.connect(), [&](std::exception_ptr) {
+        for (const char* path : {"/ok", "/missing"}) {
+            t.async_request({.url = path}, [&](std::error_code ec, Response r) {
+                results.emplace_back(ec, std::move(r));
+            });
+        }
+    });
+    io.run();
+    ASSERT_EQ(results.size(), 2u);
+    std::sort(results.begin(), results.end(),
+              [](const auto& a, const auto& b) { return a.second.status < b.second.status; });
+    EXPECT_FALSE(results[0].first);
+    EXPECT_EQ(results[0].second.body, "here");
+    EXPECT_EQ(results[1].first, errc::http_not_found);
+    EXPECT_EQ(results[1].second.body, "gone");
+}
+
+TEST(Http1, AsyncRequestSupportsCancellationSlots) {
+    TestServer server([](TestConnection& c) -> asio::awaitable<void> {
+        while (auto request = co_await c.read_request()) co_await c.delay(10s);
+    });
+    asio::io_context io;
+    HTTPTransport<> t(io.get_executor(), {.base_url = server.url()});
+    asio::cancellation_signal signal;
+    std::optional<std::error_code> result;
+    asio::steady_timer timer(io, 100ms);
+    asio::co_spawn(io, t.connect(), [&](std::exception_ptr) {
+        t.async_request({.url = "/"},
+                        asio::bind_cancellation_slot(
+                            signal.slot(), [&](std::error_code ec, Response) { result = ec; }));
+        timer.async_wait([&](auto) { signal.emit(asio::cancellation_type::terminal); });
+    });
+    io.run();
+    ASSERT_TRUE(result);
+    EXPECT_EQ(*result, condition::cancelled) << result->message();
+}
+
+TEST(Http1, LifecycleErrorsAndIdempotence) {
+    TestServer server(TestServer::respond(ok()));
+    run([&]() -> asio::awaitable<void> {
+        HTTPTransport<> t({.base_url = server.url()});
+        try {
+            (void)co_await t.get("/");
+            ADD_FAILURE() << "request before connect";
+        } catch (const ConnectionError& e) {
+            EXPECT_EQ(e.code(), errc::not_connected);
+        }
+        co_await t.connect();
+        co_await t.connect();
+        EXPECT_EQ((co_await t.get("/")).body, "ok");
+        co_await t.disconnect();
+        co_await t.disconnect();
+        EXPECT_FALSE(t.is_connected());
+        try {
+            (void)co_await t.get("/");
+            ADD_FAILURE() << "request after disconnect";
+        } catch (const ConnectionError& e) {
+            EXPECT_EQ(e.code(), errc::not_connected);
+        }
+        co_await t.connect();
+        EXPECT_EQ((co_await t.get("/")).body, "ok");
+    }());
+}
+
+TEST(Http1, InvalidOptionsAreRefusedByTheConstructor) {
+    const std::vector<Options> bad = {
+        {.base_url = "ftp://x/"},
+        {.base_url = "http://"},
+        {.timeout = {.connect = 0s}},
+        {.timeout = {.read = -1s}},
+        {.limits = {.max_connections = 0}},
+        {.headers = {{"Bad\nName", "v"}}},
+        {.http2_prior_knowledge = true},
+        {.tls = {.ca_file = "/no/such/ca.pem"}},
+        {.tls = {.ca_pem = "not a certificate"}},
+    };
+    for (const auto& o : bad) {
+        EXPECT_THROW(HTTPTransport<> t(o), ConfigurationError);
+    }
+}
+
+TEST(Http1, DestructorClosesConnectionsSynchronously) {
+    std::promise<void> client_closed;
+    TestServer server([&](TestConnection& c) -> asio::awaitable<void> {
+        while (auto request = co_await c.read_request()) co_await c.write(ok());
+        client_closed.set_value(); // read_request saw the client's FIN
+    });
+    asio::io_context io;
+    {
+        HTTPTransport<> t(io.get_executor(), {.base_url = server.url()});
+        asio::co_spawn(
+            io,
+            [&]() -> asio::awaitable<void> {
+                co_await t.connect();
+                (void)co_await t.get("/");
+            },
+            asio::detached);
+        io.run();
+    } // no disconnect(): the destructor closes the pooled connection
+    EXPECT_EQ(client_closed.get_future().wait_for(5s), std::future_status::ready);
+}
+
+} // namespace
+} // namespace nector::test

@@ -1,0 +1,64 @@
+#include "http/url.hpp"
+
+#include "nector/transport/errors.hpp"
+
+#include <gtest/gtest.h>
+
+namespace nector::http::detail {
+namespace {
+
+TEST(HttpUrl, JoinsRelativeUrlsOntoTheBasePathAsHttpxDoes) {
+    EXPECT_EQ(make_target("http://h:8080/api", "/users").url, "http://h:8080/api/users");
+    EXPECT_EQ(make_target("http://h:8080/api/", "users?x=1").url, "http://h:8080/api/users?x=1");
+    EXPECT_EQ(make_target("http://h", "").url, "http://h/");
+    EXPECT_EQ(make_target("http://h/base?drop=1", "x").url, "http://h/base/x");
+    EXPECT_EQ(make_target("http://ignored", "https://other:8443/p").url, "https://other:8443/p");
+}
+
+TEST(HttpUrl, TakesTheTargetApart) {
+    const Target t = make_target("", "https://user:p%40ss@Example.com:8443/a/b?q=1#frag");
+    EXPECT_EQ(t.origin.host, "Example.com");
+    EXPECT_EQ(t.origin.port, 8443);
+    EXPECT_TRUE(t.origin.tls);
+    EXPECT_EQ(t.host_header, "Example.com:8443");
+    EXPECT_EQ(t.target, "/a/b?q=1");
+    EXPECT_EQ(t.userinfo, "user:p@ss");
+    EXPECT_EQ(t.url, "https://Example.com:8443/a/b?q=1");
+    const Target v6 = make_target("", "http://[::1]/");
+    EXPECT_EQ(v6.origin.host, "::1");
+    EXPECT_EQ(v6.origin.port, 80);
+    EXPECT_EQ(v6.host_header, "[::1]");
+}
+
+TEST(HttpUrl, RefusesWhatCannotBeRequested) {
+    for (const char* bad : {"ftp://h/", "http://", "http:///x", "http://h:0/", "http://h:65536/",
+                            "http://h:x/", "http://exa mple/", "mailto:a@b"}) {
+        try {
+            (void)make_target("", bad);
+            ADD_FAILURE() << bad;
+        } catch (const TransportSpecificError& e) {
+            EXPECT_EQ(e.code(), errc::invalid_url) << bad;
+        }
+    }
+    EXPECT_THROW((void)make_target("", "/relative"), TransportSpecificError);
+}
+
+TEST(HttpUrl, ResolvesLocationsPerRfc3986) {
+    EXPECT_EQ(resolve_location("http://h/a/b", "c"), "http://h/a/c");
+    EXPECT_EQ(resolve_location("http://h/a/b", "/c?x#f"), "http://h/c?x");
+    EXPECT_EQ(resolve_location("http://h/a/b", "//o:1/p"), "http://o:1/p");
+    EXPECT_EQ(resolve_location("http://h/a/b", "https://o/"), "https://o/");
+}
+
+TEST(HttpUrl, RedactRemovesCredentials) {
+    EXPECT_EQ(redact("https://user:pw@h.example/p?q"), "https://h.example/p?q");
+    EXPECT_EQ(redact("http://a@b@h:8080"), "http://h:8080");
+    EXPECT_EQ(redact("//user:pw@h/x"), "//h/x");
+    EXPECT_EQ(redact("http://h/p?email=a@b"), "http://h/p?email=a@b");
+    EXPECT_EQ(redact("http://h#a@b"), "http://h#a@b");
+    EXPECT_EQ(redact("/relative@path"), "/relative@path");
+    EXPECT_EQ(redact(""), "");
+}
+
+} // namespace
+} // namespace nector::http::detail
