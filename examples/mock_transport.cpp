@@ -1,4 +1,4 @@
-// The main job's demo: the transport layer end to end, with the in-memory transport.
+// The transport layer end to end with the in-memory MockTransport (no network).
 //
 // A registry holds two factories of different message types; transports are created
 // from JSON configuration, exchange messages, and fail with typed errors.

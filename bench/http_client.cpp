@@ -1,0 +1,84 @@
+// A small nector client for measurements: N keep-alive GETs of one URL with C requests in
+// flight, through the public API (HTTPTransport::request). Prints requests/s and the
+// client's CPU time (user + sys) per request, which is the figure compared with wrk.
+//
+//   nector-bench-http URL [requests=100000] [concurrency=64]
+#include <nector/nector.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace asio = boost::asio;
+
+namespace {
+
+double cpu_seconds() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    const auto seconds = [](const timeval& t) {
+        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+    };
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        std::fprintf(stderr, "usage: %s URL [requests] [concurrency]\n", argv[0]);
+        return 2;
+    }
+    const std::string url = argv[1];
+    const long total = argc > 2 ? std::atol(argv[2]) : 100000;
+    const long concurrency = argc > 3 ? std::atol(argv[3]) : 64;
+    if (total <= 0 || concurrency <= 0) {
+        std::fprintf(stderr, "requests and concurrency must be positive\n");
+        return 2;
+    }
+
+    asio::io_context io(1);
+    nector::http::HTTPTransport<> transport(
+        io.get_executor(),
+        {.limits = {.max_connections = static_cast<std::size_t>(concurrency),
+                    .max_connections_per_origin = static_cast<std::size_t>(concurrency),
+                    .max_idle_connections = static_cast<std::size_t>(concurrency)}});
+    long issued = 0;
+    long completed = 0;
+    long failed = 0;
+    const auto worker = [&]() -> asio::awaitable<void> {
+        while (issued < total) {
+            ++issued;
+            try {
+                const auto response = co_await transport.get(url);
+                completed += response.status == 200 ? 1 : 0;
+            } catch (const std::exception& e) {
+                if (failed++ == 0) std::fprintf(stderr, "first error: %s\n", e.what());
+            }
+        }
+    };
+    asio::co_spawn(io, transport.connect(), asio::detached);
+    io.run();
+    io.restart();
+
+    const double cpu_before = cpu_seconds();
+    const auto start = std::chrono::steady_clock::now();
+    for (long i = 0; i < concurrency; ++i) asio::co_spawn(io, worker(), asio::detached);
+    io.run();
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double cpu = cpu_seconds() - cpu_before;
+
+    std::printf("requests %ld ok %ld failed %ld concurrency %ld\n", total, completed, failed,
+                concurrency);
+    std::printf("wall %.3f s, %.0f req/s, client CPU %.2f us/request\n", wall,
+                static_cast<double>(total) / wall, cpu * 1e6 / static_cast<double>(total));
+    return failed == 0 ? 0 : 1;
+}
