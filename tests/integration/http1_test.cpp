@@ -16,8 +16,14 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/read.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+
+#include <atomic>
 #include <future>
 #include <set>
+#include <thread>
 
 namespace nector::test {
 namespace {
@@ -409,6 +415,84 @@ TEST(Http1, UnknownHostIsConnectionError) {
     const auto e = fetch_error<ConnectionError>("http://no-such-host.invalid/");
     ASSERT_TRUE(e);
     EXPECT_EQ(e->code(), errc::name_resolution_failed);
+}
+
+TEST(Http1, ConnectTimeoutNamesThePhase) {
+    // A listener whose accept queue is full: the kernel drops further SYNs, so a connect
+    // gets no answer at all.
+    asio::io_context io;
+    asio::ip::tcp::acceptor listener(io);
+    const asio::ip::tcp::endpoint any(asio::ip::make_address("127.0.0.1"), 0);
+    listener.open(any.protocol());
+    listener.bind(any);
+    listener.listen(0);
+    const auto endpoint = listener.local_endpoint();
+    std::vector<asio::ip::tcp::socket> fillers;
+    for (int i = 0; i < 4; ++i) {
+        // Asio starts the non-blocking connect at initiation; `io` never runs its handler.
+        fillers.emplace_back(io).async_connect(endpoint, [](boost::system::error_code) {});
+    }
+    const auto e = fetch_error<ConnectionTimeoutError>(
+        "http://127.0.0.1:" + std::to_string(endpoint.port()) + "/",
+        {.timeout = {.connect = 200ms}});
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->code(), errc::connect_timeout);
+    EXPECT_TRUE(contains(e->what(), "connecting to 127.0.0.1")) << e->what();
+}
+
+TEST(Http1, SpeaksIpv6) {
+    // A one-shot server on [::1]: reads one request head, answers, closes.
+    asio::io_context io;
+    asio::ip::tcp::acceptor listener(io, {asio::ip::make_address("::1"), 0});
+    std::thread server([&] {
+        auto socket = listener.accept();
+        std::string head;
+        char c = 0;
+        while (!head.ends_with("\r\n\r\n") && asio::read(socket, asio::buffer(&c, 1)) == 1)
+            head += c;
+        asio::write(socket, asio::buffer(http_response(200, head.substr(0, head.find('\r')))));
+    });
+    const std::string url =
+        "http://[::1]:" + std::to_string(listener.local_endpoint().port()) + "/v6";
+    const Response r = fetch(url);
+    server.join();
+    EXPECT_EQ(r.body, "GET /v6 HTTP/1.1");
+}
+
+TEST(Http1, IdleConnectionsExpire) {
+    TestServer server(TestServer::respond(ok()));
+    run([&]() -> asio::awaitable<void> {
+        HTTPTransport<> t({.base_url = server.url(), .limits = {.idle_timeout = 50ms}});
+        co_await t.connect();
+        (void)co_await t.get("/");
+        // The thing under test is the passage of time: let the idle connection age.
+        asio::steady_timer age(co_await asio::this_coro::executor, 150ms);
+        co_await age.async_wait(asio::use_awaitable);
+        (void)co_await t.get("/");
+    }());
+    EXPECT_EQ(server.connections(), 2u);
+}
+
+TEST(Http1, SharedByThreadsThroughAStrand) {
+    TestServer server(TestServer::respond(ok()));
+    asio::io_context io;
+    auto strand = asio::make_strand(io);
+    HTTPTransport<> t(strand, {.base_url = server.url(), .limits = {.max_connections = 8}});
+    std::atomic<int> succeeded = 0;
+    asio::co_spawn(strand, t.connect(), [&](std::exception_ptr e) {
+        ASSERT_FALSE(e);
+        for (int i = 0; i < 40; ++i) {
+            asio::co_spawn(strand, t.get("/" + std::to_string(i)),
+                           [&](std::exception_ptr f, Response r) {
+                               if (!f && r.status == 200) ++succeeded;
+                           });
+        }
+    });
+    std::thread second([&] { io.run(); });
+    io.run();
+    second.join();
+    EXPECT_EQ(succeeded, 40);
+    EXPECT_LE(server.connections(), 8u);
 }
 
 TEST(Http1, ReadTimeoutNamesThePhase) {

@@ -94,6 +94,14 @@ TEST(Nginx, MutualTlsNeedsTheClientCertificate) {
     EXPECT_EQ(fetch(https(nginx().mtls_port()), with_pem).status, 200);
 }
 
+TEST(Nginx, Http2OptionNegotiatesHttp1UntilTheHttp2EngineLands) {
+    Options o = trusting_ca();
+    o.http2 = true;
+    const Response r = fetch(https(nginx().https_port()), o);
+    EXPECT_EQ(r.body, "hello\n");
+    EXPECT_EQ(r.version, http::Version::http_1_1);
+}
+
 TEST(Nginx, TlsTimingsAreRecorded) {
     const Response r = fetch(https(nginx().https_port()), trusting_ca());
     EXPECT_GT(r.timings.tls.count(), 0);

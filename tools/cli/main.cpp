@@ -1,4 +1,6 @@
-// nector: the command-line client. For now it builds and inspects nector messages:
+// nector: the command-line client.
+//   nector request https://example.com/get -H 'Accept: application/json' -i
+//   nector request -X POST http://127.0.0.1:8080/post --json '{"a":1}'
 //   nector message build --type binary -H 'Content-Type: text/plain' --payload hi -o m.bin
 //   nector message inspect --type binary m.bin
 #include <nector/nector.hpp>
@@ -6,6 +8,8 @@
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -61,6 +65,66 @@ json::object describe_payload(const nector::Bytes& payload) {
     return out;
 }
 
+struct RequestArgs {
+    std::string method = "GET";
+    std::string url;
+    std::vector<std::string> headers;
+    std::string json;
+    std::vector<std::string> form;
+    double timeout = 10;
+    std::string cacert;
+    bool insecure = false;
+    bool include = false;
+    bool no_redirects = false;
+};
+
+nector::Headers parse_headers(const std::vector<std::string>& headers);
+
+int request(const RequestArgs& args) {
+    namespace http = nector::http;
+    http::HttpMessage message{
+        .method = args.method, .url = args.url, .headers = parse_headers(args.headers)};
+    if (!args.json.empty()) message.json = json::parse(args.json);
+    for (const auto& field : args.form) {
+        const auto eq = field.find('=');
+        if (eq == std::string::npos)
+            throw std::runtime_error("--data \"" + field + "\" is not NAME=VALUE");
+        message.form.emplace_back(field.substr(0, eq), field.substr(eq + 1));
+    }
+    http::Options options{.timeout = http::Timeout::all(std::chrono::duration_cast<http::Duration>(
+                              std::chrono::duration<double>(args.timeout))),
+                          .follow_redirects = !args.no_redirects,
+                          .verify_ssl = !args.insecure,
+                          .raise_for_status = false};
+    options.tls.ca_file = args.cacert;
+    boost::asio::io_context io;
+    http::Response response;
+    std::exception_ptr failure;
+    boost::asio::co_spawn(
+        io,
+        [&]() -> boost::asio::awaitable<void> {
+            http::HTTPTransport<> transport(options);
+            co_await transport.connect();
+            response = co_await transport.request(std::move(message));
+        },
+        [&](std::exception_ptr e) { failure = e; });
+    io.run();
+    if (failure) std::rethrow_exception(failure);
+    if (args.include) {
+        fmt::print("{} {} {}\n", nector::http::to_string(response.version), response.status,
+                   response.reason);
+        for (const auto& [name, value] : response.headers) fmt::print("{}: {}\n", name, value);
+        fmt::print("\n");
+    }
+    std::fwrite(response.body.data(), 1, response.body.size(), stdout);
+    if (response.status >= 400) {
+        fmt::print(stderr, "nector: {} {}: HTTP {} {}\n", args.method, response.url,
+                   response.status, response.reason);
+        return 1;
+    }
+    return 0;
+}
+
 int inspect(const std::string& type, const std::string& path) {
     const nector::Bytes data = read_all(path);
     json::object out{{"type", type}, {"wire_size", data.size()}};
@@ -79,8 +143,7 @@ int inspect(const std::string& type, const std::string& path) {
     return 0;
 }
 
-int build(const std::string& type, const std::vector<std::string>& headers,
-          const std::string& payload, const std::string& payload_file, const std::string& out) {
+nector::Headers parse_headers(const std::vector<std::string>& headers) {
     nector::Headers fields;
     for (const auto& h : headers) {
         const auto colon = h.find(':');
@@ -91,6 +154,12 @@ int build(const std::string& type, const std::vector<std::string>& headers,
         value.erase(0, value.find_first_not_of(' '));
         fields.add(h.substr(0, colon), std::move(value));
     }
+    return fields;
+}
+
+int build(const std::string& type, const std::vector<std::string>& headers,
+          const std::string& payload, const std::string& payload_file, const std::string& out) {
+    nector::Headers fields = parse_headers(headers);
     nector::Bytes body = payload_file.empty() ? nector::to_bytes(payload) : read_all(payload_file);
     if (type == "json") {
         json::object jh;
@@ -113,6 +182,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     auto* message = app.add_subcommand("message", "build and inspect nector messages");
     message->require_subcommand(1);
+    // `build`, `inspect` and `request` are parsed below; only one runs.
 
     std::string type = "binary";
     std::string path;
@@ -130,10 +200,25 @@ int main(int argc, char** argv) {
     bld->add_option("--payload-file", payload_file, "read the payload from a file")->excludes(p);
     bld->add_option("-o,--output", out, "file to write (default: standard output)");
 
+    RequestArgs req;
+    auto* rq = app.add_subcommand("request", "send one HTTP request and print the response body");
+    rq->add_option("url", req.url, "absolute URL")->required();
+    rq->add_option("-X,--method", req.method, "request method (default GET)");
+    rq->add_option("-H,--header", req.headers, "header as 'Name: value' (repeatable)");
+    auto* js = rq->add_option("--json", req.json, "JSON body");
+    rq->add_option("-d,--data", req.form, "form field NAME=VALUE (repeatable)")->excludes(js);
+    rq->add_option("--timeout", req.timeout, "seconds for each phase (default 10)");
+    rq->add_option("--cacert", req.cacert, "PEM file of trusted CAs");
+    rq->add_flag("-k,--insecure", req.insecure, "do not verify the server's certificate");
+    rq->add_flag("-i,--include", req.include, "print the status line and headers too");
+    rq->add_flag("--no-redirects", req.no_redirects, "do not follow redirects");
+
     CLI11_PARSE(app, argc, argv);
     try {
+        if (rq->parsed()) return request(req);
         if (insp->parsed()) return inspect(type, path);
-        return build(type, headers, payload, payload_file, out);
+        if (bld->parsed()) return build(type, headers, payload, payload_file, out);
+        return 2;
     } catch (const nector::TransportError& e) {
         fmt::print(stderr, "nector: {} [{}]\n", e.what(),
                    nector::to_string(static_cast<nector::errc>(e.code().value())));
