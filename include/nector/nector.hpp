@@ -1,10 +1,16 @@
 // nector: the whole public API.
 #pragma once
 
+#include "nector/http/circuit_breaker.hpp"
 #include "nector/http/errors.hpp"
+#include "nector/http/factory.hpp"
 #include "nector/http/message.hpp"
+#include "nector/http/metrics.hpp"
 #include "nector/http/options.hpp"
+#include "nector/http/options_json.hpp"
+#include "nector/http/resilience.hpp"
 #include "nector/http/response.hpp"
+#include "nector/http/retry.hpp"
 #include "nector/http/transport.hpp"
 #include "nector/transport/any_transport.hpp"
 #include "nector/transport/errors.hpp"

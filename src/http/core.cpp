@@ -8,9 +8,12 @@
 
 namespace nector::http::detail {
 
-Core::Core(Options options) : engine_(std::make_shared<Engine>(std::move(options))) {}
+Core::Core(Options options, std::shared_ptr<ResilienceRegistry> resilience)
+    : engine_(std::make_shared<Engine>(std::move(options), std::move(resilience))) {}
 
-Core::Core(asio::any_io_executor executor, Options options) : Core(std::move(options)) {
+Core::Core(asio::any_io_executor executor, Options options,
+           std::shared_ptr<ResilienceRegistry> resilience)
+    : Core(std::move(options), std::move(resilience)) {
     engine_->bind(std::move(executor));
 }
 
@@ -55,6 +58,8 @@ asio::any_io_executor Core::executor() const {
 }
 
 const Options& Core::options() const noexcept { return engine_->options; }
+
+Metrics Core::metrics() const { return engine_->snapshot(); }
 
 void Core::push_completed(Response response) { engine_->completed.push_back(std::move(response)); }
 

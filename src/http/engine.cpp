@@ -6,6 +6,9 @@
 #include "http/tls.hpp"
 #include "http/url.hpp"
 #include "nector/http/errors.hpp"
+#include "nector/http/resilience.hpp"
+#include "nector/http/retry.hpp"
+#include "nector/http/transport.hpp"
 #include "nector/transport/errors.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -19,13 +22,14 @@
 
 #include <array>
 #include <chrono>
+#include <cstdio>
 #include <string>
 
 namespace nector::http::detail {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
@@ -33,13 +37,6 @@ constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
 [[noreturn]] void bad_option(const std::string& what) {
     throw ConfigurationError(errc::invalid_configuration, "HTTPTransport options: " + what);
-}
-
-bool idempotent(std::string_view method) {
-    for (std::string_view m : {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"}) {
-        if (m == method) return true;
-    }
-    return false;
 }
 
 // A plain function: jumping out of a catch block inside a coroutine corrupts GCC 12's
@@ -92,8 +89,12 @@ void validate(const Options& o) {
 
 } // namespace
 
-Engine::Engine(Options o) : options(std::move(o)) {
+Engine::Engine(Options o, std::shared_ptr<ResilienceRegistry> shared)
+    : options(std::move(o)), resilience(std::move(shared)) {
     validate(options);
+    http::validate(options.retry);
+    http::validate(options.circuit_breaker);
+    if (!resilience) resilience = make_resilience(options);
     tls_ = make_tls_context(options);
 }
 
@@ -116,7 +117,7 @@ void Engine::close() noexcept {
 asio::awaitable<std::shared_ptr<Connection>> Engine::open(const Origin& origin, Timings& timings,
                                                           std::string_view context) {
     auto ex = co_await asio::this_coro::executor;
-    const auto started = Clock::now();
+    const auto started = SteadyClock::now();
     const std::string where = origin.host + ":" + std::to_string(origin.port);
     std::vector<tcp::endpoint> endpoints;
     boost::system::error_code parse_error;
@@ -146,9 +147,9 @@ asio::awaitable<std::shared_ptr<Connection>> Engine::open(const Origin& origin, 
         }
         for (const auto& entry : results) endpoints.push_back(entry.endpoint());
     }
-    timings.dns = Clock::now() - started;
+    timings.dns = SteadyClock::now() - started;
 
-    const auto connect_started = Clock::now();
+    const auto connect_started = SteadyClock::now();
     beast::tcp_stream stream(ex);
     boost::system::error_code last;
     for (const auto& endpoint : endpoints) {
@@ -176,23 +177,23 @@ asio::awaitable<std::shared_ptr<Connection>> Engine::open(const Origin& origin, 
     }
     stream.expires_never();
     stream.socket().set_option(tcp::no_delay(true));
-    timings.connect = Clock::now() - connect_started;
+    timings.connect = SteadyClock::now() - connect_started;
 
     if (!origin.tls) {
         co_return std::make_shared<Http1Connection<beast::tcp_stream>>(std::move(stream));
     }
-    const auto tls_started = Clock::now();
+    const auto tls_started = SteadyClock::now();
     auto connection = std::make_shared<Http1Connection<TlsStream>>(std::move(stream), *tls_);
     co_await tls_handshake(connection->stream(), origin.host, options, context);
-    timings.tls = Clock::now() - tls_started;
+    timings.tls = SteadyClock::now() - tls_started;
     co_return connection;
 }
 
 asio::awaitable<Response> Engine::exchange(std::string_view method, const Target& target,
                                            const Headers& headers, std::string_view body,
-                                           std::string_view context) {
+                                           std::string_view context, bool& sent) {
     for (int attempt = 0;; ++attempt) {
-        const auto started = Clock::now();
+        const auto started = SteadyClock::now();
         Timings timings;
         Lease lease = co_await pool_->acquire(target.origin, timings, context);
         const bool reused = lease->exchanges > 0;
@@ -203,6 +204,7 @@ asio::awaitable<Response> Engine::exchange(std::string_view method, const Target
                     .options = &options,
                     .context = context};
         std::exception_ptr failure;
+        sent = true; // from here on the server may have seen (part of) the request
         try {
             co_await lease->exchange(ex);
         } catch (const TransportError&) {
@@ -212,7 +214,7 @@ asio::awaitable<Response> Engine::exchange(std::string_view method, const Target
             lease.release(false);
             // A reused keep-alive connection the server had already closed: nothing of the
             // request was processed, so an idempotent request is replayed once, fresh.
-            if (reused && attempt == 0 && !ex.response_started && idempotent(method) &&
+            if (reused && attempt == 0 && !ex.response_started && is_idempotent(method) &&
                 is_network_failure(failure)) {
                 continue;
             }
@@ -221,28 +223,10 @@ asio::awaitable<Response> Engine::exchange(std::string_view method, const Target
         ++lease->exchanges;
         lease.release(ex.keep_alive);
         timings.first_byte = ex.response.timings.first_byte;
-        timings.total = Clock::now() - started;
+        timings.total = SteadyClock::now() - started;
         ex.response.timings = timings;
         co_return std::move(ex.response);
     }
-}
-
-asio::awaitable<Response> Engine::request(HttpMessage message) {
-    auto self = shared_from_this();
-    if (!connected || !executor) {
-        throw_error(errc::not_connected, message.method + " " + redact(message.url) +
-                                             ": transport not connected (call connect() first)");
-    }
-    if (options.timeout.total <= Duration::zero()) co_return co_await perform(std::move(message));
-
-    using namespace asio::experimental::awaitable_operators;
-    const std::string context = message.method + " " + redact(message.url);
-    asio::steady_timer deadline(*executor, options.timeout.total);
-    auto result = co_await (perform(std::move(message)) || deadline.async_wait(nothrow));
-    if (result.index() == 1) {
-        throw_error(errc::total_timeout, context + ": the call exceeded the total timeout");
-    }
-    co_return std::get<0>(std::move(result));
 }
 
 namespace {
@@ -292,28 +276,21 @@ Engine::Prepared Engine::prepare(HttpMessage& message) const {
     }
 }
 
-asio::awaitable<Response> Engine::perform(HttpMessage message) {
-    Prepared p = prepare(message);
-    std::string method = std::move(p.method);
-    Target target = std::move(p.target);
-    Headers headers = std::move(p.headers);
-    std::string payload = std::move(p.body);
-    std::string context = std::move(p.context);
+asio::awaitable<Response> Engine::redirects(const Prepared& p, bool& sent) {
+    std::string method = p.method;
+    Target target = p.target;
+    Headers headers = p.headers;
+    std::string payload = p.body;
+    std::string context = p.context;
 
     std::vector<Response> history;
     for (std::size_t redirects = 0;; ++redirects) {
-        Response response = co_await exchange(method, target, headers, payload, context);
+        Response response = co_await exchange(method, target, headers, payload, context, sent);
         response.method = method;
         response.url = target.url;
         const auto location = response.headers.get("Location");
         if (!options.follow_redirects || !response.is_redirect() || !location) {
             response.history = std::move(history);
-            if (options.raise_for_status && response.status >= 400) {
-                std::rethrow_exception(make_http_exception(
-                    status_error_code(response.status),
-                    context + ": HTTP " + std::to_string(response.status) + " " + response.reason,
-                    &response));
-            }
             co_return response;
         }
         if (redirects == options.max_redirects) {
@@ -338,6 +315,250 @@ asio::awaitable<Response> Engine::perform(HttpMessage message) {
         target = std::move(next);
         context = method + " " + target.url;
     }
+}
+
+namespace {
+
+std::string origin_key(const Origin& o) {
+    return (o.tls ? "https://" : "http://") + o.host + ":" + std::to_string(o.port);
+}
+
+std::string attempts_note(std::size_t attempts) {
+    return attempts == 1 ? std::string(" (1 attempt)")
+                         : " (" + std::to_string(attempts) + " attempts)";
+}
+
+// How one attempt ended, for the breaker, the budget and decide_retry.
+struct Assessment {
+    CircuitBreaker::Outcome outcome = CircuitBreaker::Outcome::success;
+    Failure failure = Failure::other;
+    bool failed = false;    // a failure for the budget
+    bool cancelled = false; // the caller cancelled: no verdict on the server
+};
+
+Assessment assess(const std::exception_ptr& error, const std::optional<Response>& response,
+                  bool sent) {
+    using Outcome = CircuitBreaker::Outcome;
+    Assessment a;
+    if (response) {
+        a.outcome = CircuitBreaker::outcome_of_status(response->status);
+        a.failure = Failure::status;
+        a.failed = a.outcome != Outcome::success;
+        return a;
+    }
+    std::error_code ec;
+    try {
+        std::rethrow_exception(error);
+    } catch (const std::system_error& e) {
+        ec = e.code();
+    }
+    a.failed = true;
+    if (ec == condition::cancelled) {
+        a = Assessment{.outcome = Outcome::cancelled, .cancelled = true};
+    } else if (ec == errc::pool_timeout) {
+        // Local congestion says nothing about the origin.
+        a.outcome = Outcome::cancelled;
+        a.failure = Failure::timeout_before_send;
+        a.failed = false;
+    } else if (!sent) {
+        a.outcome = ec == condition::timeout ? Outcome::timeout : Outcome::connection_error;
+        a.failure = ec == condition::timeout ? Failure::timeout_before_send : Failure::connect;
+    } else if (ec == errc::write_timeout) {
+        a.outcome = Outcome::timeout;
+        a.failure = Failure::write_timeout;
+    } else if (ec == errc::read_timeout) {
+        a.outcome = Outcome::timeout;
+        a.failure = Failure::read_timeout;
+    } else {
+        a.outcome = Outcome::connection_error;
+        a.failure = Failure::other;
+    }
+    return a;
+}
+
+// Rethrows `error` as the same class with `note` appended to its message (a plain
+// function: GCC 12 coroutines must not leave a catch block by a jump).
+[[noreturn]] void rethrow_noted(const std::exception_ptr& error, const std::string& note) {
+    try {
+        std::rethrow_exception(error);
+    } catch (const CircuitOpenError&) {
+        throw;
+    } catch (const HTTPStatusError& e) {
+        std::rethrow_exception(
+            make_http_exception(e.code(), bare_message(e) + note, &e.response()));
+    } catch (const std::system_error& e) {
+        std::rethrow_exception(make_exception(e.code(), bare_message(e) + note));
+    }
+}
+
+std::string seconds(Duration d) {
+    const double s = std::chrono::duration<double>(d).count();
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.3g s", s);
+    return buffer;
+}
+
+} // namespace
+
+std::shared_ptr<ResilienceRegistry> make_resilience(const Options& o) {
+    return std::make_shared<ResilienceRegistry>(
+        ResilienceConfig{.retry = o.retry,
+                         .breaker = o.circuit_breaker,
+                         .clock = o.clock,
+                         .random = o.random,
+                         .on_transition = o.hooks.on_breaker_state});
+}
+
+Metrics Engine::snapshot() const {
+    Metrics m = metrics;
+    m.breakers = resilience->breaker_metrics();
+    return m;
+}
+
+void Engine::record_call(SteadyClock::time_point started, int status) noexcept {
+    const Duration elapsed = SteadyClock::now() - started;
+    std::size_t bucket = 0;
+    while (elapsed > Metrics::latency_bounds[bucket]) ++bucket;
+    ++metrics.latency[bucket];
+    ++metrics.status_classes[status >= 100 && status < 600 ? static_cast<std::size_t>(status / 100)
+                                                           : 0];
+}
+
+asio::awaitable<Response> Engine::request(HttpMessage message) {
+    auto self = shared_from_this();
+    if (!connected || !executor) {
+        throw_error(errc::not_connected, message.method + " " + redact(message.url) +
+                                             ": transport not connected (call connect() first)");
+    }
+    ++metrics.requests;
+    if (options.hooks.on_request) options.hooks.on_request(message);
+    CallState state{.started = SteadyClock::now()};
+    // Records latency and status class however the call ends.
+    struct Recorder {
+        Engine* engine;
+        CallState* state;
+        ~Recorder() { engine->record_call(state->started, state->status); }
+    } recorder{this, &state};
+    const Prepared p = prepare(message);
+    if (options.timeout.total <= Duration::zero()) co_return co_await call(p, state, std::nullopt);
+
+    // Asio's || waits for the first operation to *succeed*, so the call must not throw
+    // inside it: its outcome, value or exception, is carried out as a value.
+    using namespace asio::experimental::awaitable_operators;
+    const auto deadline = state.started + options.timeout.total;
+    asio::steady_timer timer(*executor, deadline);
+    auto result = co_await (outcome_of(call(p, state, deadline)) || timer.async_wait(nothrow));
+    if (result.index() == 1) {
+        throw_error(errc::total_timeout, p.context + ": the call exceeded the total timeout of " +
+                                             seconds(options.timeout.total) +
+                                             attempts_note(state.attempts));
+    }
+    Outcome outcome = std::get<0>(std::move(result));
+    if (outcome.error) std::rethrow_exception(outcome.error);
+    co_return std::move(*outcome.response);
+}
+
+asio::awaitable<Engine::Outcome> Engine::outcome_of(asio::awaitable<Response> operation) {
+    Outcome outcome;
+    try {
+        outcome.response = co_await std::move(operation);
+    } catch (...) {
+        outcome.error = std::current_exception();
+    }
+    co_return outcome;
+}
+
+asio::awaitable<Response> Engine::call(const Prepared& p, CallState& state,
+                                       std::optional<SteadyClock::time_point> deadline) {
+    const std::string key = origin_key(p.target.origin);
+    const auto breaker = resilience->breaker(key);
+    const auto budget = resilience->budget(key);
+    const bool idempotency_key = p.headers.contains("Idempotency-Key");
+    Duration previous{};
+    for (std::size_t retries = 0;; ++retries) {
+        auto ticket = breaker->try_acquire();
+        if (const auto* rejection = std::get_if<CircuitBreaker::Rejection>(&ticket)) {
+            ++metrics.breaker_rejections;
+            const auto wait = rejection->retry_at - resilience->clock().now();
+            throw CircuitOpenError(p.context + ": the circuit breaker of " + key +
+                                       " is open; next probe allowed in " +
+                                       seconds(std::max(wait, Duration::zero())) +
+                                       (state.attempts ? attempts_note(state.attempts) : ""),
+                                   rejection->retry_at);
+        }
+        auto permit = std::get<CircuitBreaker::Permit>(std::move(ticket));
+        ++metrics.attempts;
+        ++state.attempts;
+        bool sent = false;
+        std::optional<Response> response;
+        std::exception_ptr error;
+        try {
+            response = co_await redirects(p, sent);
+        } catch (const TransportError&) {
+            error = std::current_exception();
+        }
+        const Assessment a = assess(error, response, sent);
+        breaker->record(std::move(permit), a.outcome);
+        if (a.failed) {
+            budget->on_failure();
+        } else if (!a.cancelled) {
+            budget->on_success();
+        }
+        if (response) state.status = response->status;
+        if (response && response->status < 400) co_return finish(std::move(*response));
+        if (a.cancelled) std::rethrow_exception(error);
+
+        const auto retry_after = response ? response->headers.get("Retry-After") : std::nullopt;
+        RetryDecision d = decide_retry(options.retry,
+                                       FailedAttempt{.method = p.method,
+                                                     .has_idempotency_key = idempotency_key,
+                                                     .failure = a.failure,
+                                                     .status = response ? response->status : 0,
+                                                     .retry_after = retry_after,
+                                                     .retries_done = retries,
+                                                     .previous_delay = previous},
+                                       resilience->clock(), resilience->random());
+        std::string why;
+        if (d.action == RetryDecision::Action::retry) {
+            if (!budget->allow_retry()) {
+                ++metrics.retries_suppressed;
+                d.action = RetryDecision::Action::give_up;
+                why = "; retry suppressed by the retry budget of " + key;
+            } else if (deadline && SteadyClock::now() + d.delay >= *deadline) {
+                d.action = RetryDecision::Action::give_up;
+                why = "; a retry in " + seconds(d.delay) + " would end past the total deadline";
+            }
+        } else if (d.action == RetryDecision::Action::give_up_retry_after_too_long) {
+            why = "; " + d.reason;
+        }
+        if (d.action != RetryDecision::Action::retry) {
+            const std::string note = attempts_note(state.attempts) + why;
+            if (!response) rethrow_noted(error, note);
+            Response final_response = finish(std::move(*response));
+            if (!options.raise_for_status) co_return final_response;
+            std::rethrow_exception(make_http_exception(status_error_code(final_response.status),
+                                                       p.context + ": HTTP " +
+                                                           std::to_string(final_response.status) +
+                                                           " " + final_response.reason + note,
+                                                       &final_response));
+        }
+        if (options.hooks.on_retry) {
+            options.hooks.on_retry(RetryEvent{.method = p.method,
+                                              .url = p.target.url,
+                                              .attempt = state.attempts,
+                                              .delay = d.delay,
+                                              .reason = d.reason});
+        }
+        ++metrics.retries;
+        asio::steady_timer backoff(*executor, d.delay);
+        co_await backoff.async_wait(asio::use_awaitable);
+        previous = d.delay;
+    }
+}
+
+Response Engine::finish(Response response) {
+    if (options.hooks.on_response) options.hooks.on_response(response);
+    return response;
 }
 
 } // namespace nector::http::detail

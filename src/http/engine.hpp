@@ -3,7 +3,9 @@
 
 #include "http/pool.hpp"
 #include "nector/http/message.hpp"
+#include "nector/http/metrics.hpp"
 #include "nector/http/options.hpp"
+#include "nector/http/resilience.hpp"
 #include "nector/http/response.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -19,7 +21,9 @@ namespace nector::http::detail {
 class Engine : public std::enable_shared_from_this<Engine> {
 public:
     /// Validates `options` and builds the TLS context; ConfigurationError on a bad field.
-    explicit Engine(Options options);
+    /// `resilience` holds the breakers and budgets (shared by a factory's transports); null
+    /// makes the engine its own.
+    Engine(Options options, std::shared_ptr<ResilienceRegistry> resilience);
 
     void bind(boost::asio::any_io_executor executor);
     boost::asio::awaitable<Response> request(HttpMessage message);
@@ -29,6 +33,10 @@ public:
     std::optional<boost::asio::any_io_executor> executor;
     bool connected = false;
     std::deque<Response> completed;
+    std::shared_ptr<ResilienceRegistry> resilience;
+    Metrics metrics;
+
+    Metrics snapshot() const;
 
 private:
     /// A request ready for the wire: validated, URL resolved, headers merged, body encoded.
@@ -39,12 +47,31 @@ private:
         std::string body;
         std::string context; ///< "METHOD URL" for messages
     };
+    struct CallState {
+        std::chrono::steady_clock::time_point started;
+        std::size_t attempts = 0;
+        int status = 0; ///< of the last response, 0 if none
+    };
     /// Not a coroutine, so that it may catch and rethrow with context (GCC 12).
     Prepared prepare(HttpMessage& message) const;
-    boost::asio::awaitable<Response> perform(HttpMessage message);
+    /// Retries around breaker-guarded attempts (docs/resilience.md).
+    boost::asio::awaitable<Response> call(
+        const Prepared& p, CallState& state,
+        std::optional<std::chrono::steady_clock::time_point> deadline);
+    /// One attempt: exchanges and the redirects they lead to. `sent` turns true once a
+    /// request byte may have reached a server.
+    boost::asio::awaitable<Response> redirects(const Prepared& p, bool& sent);
     boost::asio::awaitable<Response> exchange(std::string_view method, const Target& target,
                                               const Headers& headers, std::string_view body,
-                                              std::string_view context);
+                                              std::string_view context, bool& sent);
+    Response finish(Response response);
+    struct Outcome {
+        std::optional<Response> response;
+        std::exception_ptr error;
+    };
+    /// `operation`'s result or exception, as a value.
+    static boost::asio::awaitable<Outcome> outcome_of(boost::asio::awaitable<Response> operation);
+    void record_call(std::chrono::steady_clock::time_point started, int status) noexcept;
     boost::asio::awaitable<std::shared_ptr<Connection>> open(const Origin& origin, Timings& timings,
                                                              std::string_view context);
 

@@ -1,5 +1,6 @@
 #include "nector/http/response.hpp"
 #include "nector/http/errors.hpp"
+#include "nector/http/retry.hpp"
 
 #include "detail/json_parse.hpp"
 
@@ -35,6 +36,12 @@ void Response::raise_for_status() const {
     const std::error_code ec = status_error_code(status);
     std::rethrow_exception(make_http_exception(
         ec, method + " " + url + ": HTTP " + std::to_string(status) + " " + reason, this));
+}
+
+std::optional<Duration> HTTPStatusError::retry_after() const {
+    const auto value = response_->headers.get("Retry-After");
+    if (!value) return std::nullopt;
+    return parse_retry_after(*value, std::chrono::system_clock::now());
 }
 
 errc status_error_code(int status) noexcept {

@@ -541,9 +541,11 @@ TEST(Http1, PoolTimeoutWhenEveryConnectionIsBusy) {
         }
     });
     asio::io_context io;
-    HTTPTransport<> t(
-        io.get_executor(),
-        {.base_url = server.url(), .timeout = {.pool = 100ms}, .limits = {.max_connections = 1}});
+    HTTPTransport<> t(io.get_executor(),
+                      {.base_url = server.url(),
+                       .timeout = {.pool = 100ms},
+                       .limits = {.max_connections = 1},
+                       .retry = {.max_retries = 0}}); // pool timeouts are retried by default
     asio::co_spawn(io, t.connect(), asio::detached);
     std::string first;
     std::exception_ptr second;

@@ -4,8 +4,10 @@
 #include "nector/http/response.hpp"
 #include "nector/transport/errors.hpp"
 
+#include <chrono>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 
@@ -27,6 +29,9 @@ public:
 
     const Response& response() const noexcept { return *response_; }
     int status_code() const noexcept { return response_->status; }
+    /// The response's Retry-After as a delay from now (delay-seconds or HTTP-date), so a
+    /// caller can reschedule; nullopt when absent or unparseable.
+    std::optional<Duration> retry_after() const;
 
 private:
     std::shared_ptr<const Response> response_;
@@ -66,6 +71,18 @@ public:
 class HTTPTooManyRequestsError : public HTTPClientError {
 public:
     using HTTPClientError::HTTPClientError;
+};
+
+/// An open circuit breaker refused the call without any I/O (errc::circuit_open).
+class CircuitOpenError : public HTTPTransportError {
+public:
+    CircuitOpenError(const std::string& what, std::chrono::steady_clock::time_point retry_at)
+        : HTTPTransportError(errc::circuit_open, what), retry_at_(retry_at) {}
+    /// When the breaker next lets a call through.
+    std::chrono::steady_clock::time_point retry_at() const noexcept { return retry_at_; }
+
+private:
+    std::chrono::steady_clock::time_point retry_at_;
 };
 
 /// The error code for an HTTP status: http_unauthorized for 401, …, http_client_error

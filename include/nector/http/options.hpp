@@ -1,11 +1,15 @@
 // Options of HTTPTransport: timeouts, pool limits, TLS, redirects, protocol.
 #pragma once
 
+#include "nector/http/circuit_breaker.hpp"
+#include "nector/http/retry.hpp"
 #include "nector/transport/headers.hpp"
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
+#include <string_view>
 
 namespace nector::http {
 
@@ -63,6 +67,32 @@ struct TlsOptions {
     TlsVersion min_version = TlsVersion::tls1_2;
 };
 
+struct HttpMessage;
+struct Response;
+
+/// One retry about to happen, for Hooks::on_retry.
+struct RetryEvent {
+    std::string_view method;
+    std::string_view url;
+    std::size_t attempt = 0; ///< the attempt that failed, from 1
+    Duration delay{};        ///< the wait before the next attempt
+    std::string_view reason; ///< why, e.g. "status 503, retry 1 of 3 in 0.31 s"
+};
+
+/// Event hooks, each optional, called on the transport's executor. A hook must not throw
+/// (what it throws propagates from the call that ran it).
+struct Hooks {
+    /// Each call of request()/send(), before anything is sent.
+    std::function<void(const HttpMessage&)> on_request;
+    /// Each final response of a call (after redirects and retries), before status mapping.
+    std::function<void(const Response&)> on_response;
+    /// Each retry, before its backoff wait.
+    std::function<void(const RetryEvent&)> on_retry;
+    /// Each circuit breaker transition of an origin this transport uses. Transports of one
+    /// HTTPTransportFactory share breakers, and the factory's defaults' hook is the one called.
+    CircuitBreaker::TransitionHook on_breaker_state;
+};
+
 /// Everything an HTTPTransport is configured with; validated once by its constructor,
 /// which throws ConfigurationError naming the bad field.
 struct Options {
@@ -95,6 +125,16 @@ struct Options {
     /// the seed's send does. false returns such responses; Response::raise_for_status()
     /// then does the mapping on demand. Default true.
     bool raise_for_status = true;
+    /// Retries of failed attempts (docs/resilience.md): the seed's 3 retries with capped,
+    /// full-jitter exponential backoff; statuses and read timeouts only for idempotent
+    /// requests; a per-origin retry budget.
+    RetryPolicy retry{};
+    /// A circuit breaker per origin. Default off, as in the seed's plain transport.
+    CircuitBreakerPolicy circuit_breaker{};
+    Hooks hooks{};
+    /// Time and randomness for backoff, jitter, budgets and breakers; tests inject them.
+    Clock clock = Clock::system();
+    Randomness random = Randomness::system();
 };
 
 } // namespace nector::http

@@ -3,7 +3,9 @@
 
 #include "nector/http/errors.hpp"
 #include "nector/http/message.hpp"
+#include "nector/http/metrics.hpp"
 #include "nector/http/options.hpp"
+#include "nector/http/resilience.hpp"
 #include "nector/http/response.hpp"
 #include "nector/transport/protocol.hpp"
 
@@ -16,6 +18,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/value.hpp>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,15 +32,20 @@ namespace detail {
 
 class Engine;
 
+/// The breakers and budgets of a transport made without a factory.
+std::shared_ptr<ResilienceRegistry> make_resilience(const Options& options);
+
 /// The compiled, message-independent part of HTTPTransport: options, connection pool,
 /// TLS context and the queue of completed exchanges. Movable; not copyable.
 class Core {
 public:
     /// Validates `options` (ConfigurationError naming the field). The executor is taken
     /// from the coroutine that calls connect().
-    explicit Core(Options options);
+    /// `resilience`: breakers and budgets shared with other transports (null: its own).
+    explicit Core(Options options, std::shared_ptr<ResilienceRegistry> resilience = nullptr);
     /// As above, bound to `executor` from the start.
-    Core(asio::any_io_executor executor, Options options);
+    Core(asio::any_io_executor executor, Options options,
+         std::shared_ptr<ResilienceRegistry> resilience = nullptr);
     Core(Core&&) noexcept;
     Core& operator=(Core&&) noexcept;
     ~Core();
@@ -53,6 +61,7 @@ public:
     /// The executor (ConnectionError not_connected before connect()).
     asio::any_io_executor executor() const;
     const Options& options() const noexcept;
+    Metrics metrics() const;
 
     /// The send()/receive() queue: completed exchanges, oldest first.
     void push_completed(Response response);
@@ -109,6 +118,17 @@ public:
     explicit HTTPTransport(Options options = {}) : core_(std::move(options)) {}
     HTTPTransport(asio::any_io_executor executor, Options options = {})
         : core_(std::move(executor), std::move(options)) {}
+    /// Shares the circuit breakers and retry budgets of `resilience` (what
+    /// HTTPTransportFactory does for the transports it makes).
+    HTTPTransport(Options options, std::shared_ptr<ResilienceRegistry> resilience)
+        : core_(std::move(options), std::move(resilience)) {}
+
+    /// TDS-4 §5.2: `handler(response)` decides what receive() deserializes: the bytes it
+    /// returns, or nothing (that exchange yields no message). Without a handler, the
+    /// response body. Replaces any previous handler.
+    void set_response_handler(std::function<std::optional<Bytes>(const Response&)> handler) {
+        response_handler_ = std::move(handler);
+    }
 
     asio::awaitable<void> connect() { return core_.connect(); }
     asio::awaitable<void> disconnect() { return core_.disconnect(); }
@@ -125,9 +145,13 @@ public:
     /// body (TDS-4); nullopt when none is waiting. Throws DeserializationError when the
     /// body is not an M.
     asio::awaitable<std::optional<M>> receive() {
-        std::optional<Response> response = co_await receive_response();
-        if (!response) co_return std::nullopt;
-        co_return M::deserialize(as_bytes(response->body));
+        for (;;) {
+            std::optional<Response> response = co_await receive_response();
+            if (!response) co_return std::nullopt;
+            if (!response_handler_) co_return M::deserialize(as_bytes(response->body));
+            std::optional<Bytes> bytes = response_handler_(*response);
+            if (bytes) co_return M::deserialize(*bytes);
+        }
     }
 
     /// Like receive(), but the whole Response (status, headers, method and URL it answers).
@@ -197,9 +221,12 @@ public:
     }
 
     const Options& get_options() const noexcept { return core_.options(); }
+    /// Counters of this transport's calls (breaker transitions: of the shared breakers).
+    Metrics metrics() const { return core_.metrics(); }
 
 private:
     detail::Core core_;
+    std::function<std::optional<Bytes>(const Response&)> response_handler_;
 };
 
 template <class M>
