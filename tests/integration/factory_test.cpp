@@ -24,9 +24,13 @@ TEST(Factory, MergesHeadersAndLetsOverridesWin) {
     EXPECT_EQ(t.get_options().base_url, server.url("/api"));
     EXPECT_EQ(t.get_options().timeout.read, 7s); // not overridden: the default stays
     EXPECT_FALSE(t.get_options().follow_redirects);
+    // The transport outlives run()'s io_context: disconnect inside it, so no socket of a
+    // destroyed io_context is left for the destructor.
     const Response r = run([&]() -> asio::awaitable<Response> {
         co_await t.connect();
-        co_return co_await t.get("/x");
+        Response response = co_await t.get("/x");
+        co_await t.disconnect();
+        co_return response;
     }());
     EXPECT_EQ(r.status, 302); // not followed
     const auto seen = server.requests().at(0);

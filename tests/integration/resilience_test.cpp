@@ -262,6 +262,8 @@ TEST(Resilience, FactoryTransportsShareBreakersAndBudgets) {
             ADD_FAILURE() << "b should see a's open breaker";
         } catch (const http::CircuitOpenError&) {
         }
+        co_await a.disconnect(); // before run()'s io_context goes
+        co_await b.disconnect();
     }());
     EXPECT_EQ(server.requests().size(), 2u);
     EXPECT_EQ(factory.resilience()->breaker_metrics().opened, 1u);

@@ -94,6 +94,9 @@ void apply_json_payload(const json::value& payload, HttpMessage& out);
 /// does the same synchronously. Requests before connect() throw ConnectionError
 /// (not_connected).
 ///
+/// Lifetime: the transport's sockets belong to its executor's io_context, so destroy the
+/// transport (or disconnect() it) before that io_context, as with any Asio socket.
+///
 /// Threads: a transport is bound to one executor and may be used by many coroutines
 /// running on it. With an io_context run by several threads, give it a strand.
 ///
