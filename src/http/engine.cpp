@@ -39,15 +39,15 @@ constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
     throw ConfigurationError(errc::invalid_configuration, "HTTPTransport options: " + what);
 }
 
-// A plain function: jumping out of a catch block inside a coroutine corrupts GCC 12's
-// exception state.
-bool is_network_failure(const std::exception_ptr& e) {
+// The error code of a nector (or any std::system_error) exception. A plain function:
+// jumping out of a catch block inside a coroutine corrupts GCC 12's exception state.
+std::error_code code_of(const std::exception_ptr& e) {
     try {
         std::rethrow_exception(e);
-    } catch (const TransportError& error) {
-        return error.code() == condition::network;
+    } catch (const std::system_error& error) {
+        return error.code();
     } catch (...) {
-        return false;
+        return {};
     }
 }
 
@@ -215,7 +215,7 @@ asio::awaitable<Response> Engine::exchange(std::string_view method, const Target
             // A reused keep-alive connection the server had already closed: nothing of the
             // request was processed, so an idempotent request is replayed once, fresh.
             if (reused && attempt == 0 && !ex.response_started && is_idempotent(method) &&
-                is_network_failure(failure)) {
+                code_of(failure) == condition::network) {
                 continue;
             }
             std::rethrow_exception(failure);
@@ -250,7 +250,9 @@ Engine::Prepared Engine::prepare(HttpMessage& message) const {
             .method = message.method,
             .target = make_target(options.base_url, append_query(message.url, message.params))};
         context = p.method + " " + p.target.url;
-        std::optional<EncodedBody> body = encode_body(message, make_boundary());
+        // Only multipart bodies need a (random) boundary.
+        const std::string boundary = message.files.empty() ? std::string() : make_boundary();
+        std::optional<EncodedBody> body = encode_body(message, boundary);
         p.headers = options.headers;
         for (const auto& [name, value] : message.headers) p.headers.set(name, value);
         p.headers.erase("Content-Length");
@@ -277,17 +279,15 @@ Engine::Prepared Engine::prepare(HttpMessage& message) const {
 }
 
 asio::awaitable<Response> Engine::redirects(const Prepared& p, bool& sent) {
-    std::string method = p.method;
-    Target target = p.target;
-    Headers headers = p.headers;
-    std::string payload = p.body;
-    std::string context = p.context;
-
+    // The first exchange sends the prepared request as it is; only a redirect copies it.
+    std::optional<Prepared> redirected;
+    const Prepared* current = &p;
     std::vector<Response> history;
     for (std::size_t redirects = 0;; ++redirects) {
-        Response response = co_await exchange(method, target, headers, payload, context, sent);
-        response.method = method;
-        response.url = target.url;
+        Response response = co_await exchange(current->method, current->target, current->headers,
+                                              current->body, current->context, sent);
+        response.method = current->method;
+        response.url = current->target.url;
         const auto location = response.headers.get("Location");
         if (!options.follow_redirects || !response.is_redirect() || !location) {
             response.history = std::move(history);
@@ -295,25 +295,28 @@ asio::awaitable<Response> Engine::redirects(const Prepared& p, bool& sent) {
         }
         if (redirects == options.max_redirects) {
             throw TransportSpecificError(errc::too_many_redirects,
-                                         context + ": more than " +
+                                         current->context + ": more than " +
                                              std::to_string(options.max_redirects) +
                                              " redirects (last to " + std::string(*location) + ")");
         }
-        Target next = make_target("", resolve_location(target.url, *location));
+        Target next = make_target("", resolve_location(current->target.url, *location));
+        if (!redirected) redirected = p;
+        Prepared& r = *redirected;
         const int status = response.status;
-        if ((status == 303 && method != "HEAD") ||
-            ((status == 301 || status == 302) && method == "POST")) {
-            method = "GET";
-            payload.clear();
-            headers.erase("Content-Type");
+        if ((status == 303 && r.method != "HEAD") ||
+            ((status == 301 || status == 302) && r.method == "POST")) {
+            r.method = "GET";
+            r.body.clear();
+            r.headers.erase("Content-Type");
         }
-        if (!(next.origin == target.origin)) {
-            headers.erase("Authorization");
-            headers.erase("Cookie");
+        if (!(next.origin == r.target.origin)) {
+            r.headers.erase("Authorization");
+            r.headers.erase("Cookie");
         }
         history.push_back(std::move(response));
-        target = std::move(next);
-        context = method + " " + target.url;
+        r.target = std::move(next);
+        r.context = r.method + " " + r.target.url;
+        current = &r;
     }
 }
 
@@ -346,12 +349,7 @@ Assessment assess(const std::exception_ptr& error, const std::optional<Response>
         a.failed = a.outcome != Outcome::success;
         return a;
     }
-    std::error_code ec;
-    try {
-        std::rethrow_exception(error);
-    } catch (const std::system_error& e) {
-        ec = e.code();
-    }
+    const std::error_code ec = code_of(error);
     a.failed = true;
     if (ec == condition::cancelled) {
         a = Assessment{.outcome = Outcome::cancelled, .cancelled = true};

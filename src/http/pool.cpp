@@ -35,18 +35,25 @@ std::size_t& Pool::count(const Origin& origin) {
     return counts_.back().open;
 }
 
+Pool::Room Pool::room_for(const Origin& origin) {
+    if (count(origin) >= limits_.max_connections_per_origin) return Room::none;
+    if (open_ < limits_.max_connections) return Room::free;
+    // At the global cap: an idle connection to another origin can make room.
+    const bool other_idle = std::any_of(idle_.begin(), idle_.end(),
+                                        [&](const auto& c) { return !(c->origin == origin); });
+    return other_idle ? Room::by_closing_idle : Room::none;
+}
+
 bool Pool::can_open(const Origin& origin) {
-    if (count(origin) >= limits_.max_connections_per_origin) return false;
-    if (open_ < limits_.max_connections) return true;
-    // At the global cap: an idle connection to another origin makes room.
+    const Room room = room_for(origin);
+    if (room != Room::by_closing_idle) return room == Room::free;
     const auto victim = std::find_if(idle_.begin(), idle_.end(),
                                      [&](const auto& c) { return !(c->origin == origin); });
-    if (victim == idle_.end()) return false;
     auto c = std::move(*victim);
     idle_.erase(victim);
     c->close();
     forget(c->origin);
-    return open_ < limits_.max_connections;
+    return true;
 }
 
 void Pool::expire_idle() noexcept {
@@ -88,11 +95,7 @@ void Pool::wake_one() noexcept {
         const bool has_idle = std::any_of(idle_.begin(), idle_.end(), [&](const auto& c) {
             return c->origin == *w->origin && c->available();
         });
-        bool room = count(*w->origin) < limits_.max_connections_per_origin &&
-                    (open_ < limits_.max_connections ||
-                     std::any_of(idle_.begin(), idle_.end(),
-                                 [&](const auto& c) { return !(c->origin == *w->origin); }));
-        if (has_idle || room) {
+        if (has_idle || room_for(*w->origin) != Room::none) {
             w->notified = true;
             w->timer->cancel();
             waiters_.erase(it);

@@ -77,6 +77,10 @@ private:
     void give_back(std::shared_ptr<Connection> c, bool reusable) noexcept;
     void forget(const Origin& origin) noexcept; // one connection to origin closed
     std::size_t& count(const Origin& origin);
+    enum class Room { none, free, by_closing_idle };
+    /// Whether another connection to `origin` fits under the caps, and how.
+    Room room_for(const Origin& origin);
+    /// room_for(), closing an idle connection to another origin when that makes the room.
     bool can_open(const Origin& origin);
     std::shared_ptr<Connection> take_idle(const Origin& origin);
     void expire_idle() noexcept;
