@@ -1,5 +1,5 @@
 // The engine's seam: a connection carries exchanges. HTTP/1.1 connections carry one at a
-// time; an HTTP/2 connection will carry many concurrent ones behind the same interface.
+// time; an HTTP/2 connection carries many concurrent ones behind the same interface.
 #pragma once
 
 #include "http/url.hpp"
@@ -28,6 +28,9 @@ struct Exchange {
     Response response;
     bool response_started = false; ///< a response byte arrived (no replay after that)
     bool keep_alive = false;       ///< the connection may carry another exchange
+    /// The server did not process the request (HTTP/2 REFUSED_STREAM, or a stream above a
+    /// GOAWAY's last stream id): it may be replayed whatever its method (RFC 9113 §8.7).
+    bool refused = false;
 };
 
 class Connection {
@@ -42,6 +45,11 @@ public:
     virtual bool is_open() const noexcept = 0;
     virtual void close() noexcept = 0;
     virtual Version version() const noexcept = 0;
+    /// Carries concurrent exchanges (HTTP/2): the pool shares it instead of lending it out,
+    /// and a failed exchange does not close it.
+    virtual bool multiplexed() const noexcept { return false; }
+    /// Exchanges in progress on a multiplexed connection.
+    virtual std::size_t in_flight() const noexcept { return 0; }
 
     Origin origin;
     std::size_t exchanges = 0; ///< exchanges completed; > 0 means a reused connection

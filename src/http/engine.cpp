@@ -3,6 +3,7 @@
 #include "detail/base64.hpp"
 #include "http/body.hpp"
 #include "http/http1.hpp"
+#include "http/http2.hpp"
 #include "http/tls.hpp"
 #include "http/url.hpp"
 #include "nector/http/errors.hpp"
@@ -75,8 +76,21 @@ void validate(const Options& o) {
     if (o.limits.max_connections_per_origin == 0) {
         bad_option("limits.max_connections_per_origin must be at least 1");
     }
-    if (o.http2_prior_knowledge) {
-        bad_option("http2_prior_knowledge needs the HTTP/2 engine, which this build lacks");
+    const Http2Settings& h2 = o.http2_settings;
+    if (h2.stream_window == 0 || h2.stream_window > 0x7fffffffU) {
+        bad_option("http2_settings.stream_window must be between 1 and 2^31-1");
+    }
+    if (h2.connection_window < 65535 || h2.connection_window > 0x7fffffffU) {
+        bad_option("http2_settings.connection_window must be between 65535 and 2^31-1");
+    }
+    if (h2.max_concurrent_streams == 0) {
+        bad_option("http2_settings.max_concurrent_streams must be at least 1");
+    }
+    if (h2.ping_interval < Duration::zero()) {
+        bad_option("http2_settings.ping_interval must not be negative");
+    }
+    if (h2.ping_interval > Duration::zero() && h2.ping_timeout <= Duration::zero()) {
+        bad_option("http2_settings.ping_timeout must be positive");
     }
     for (const auto& [name, value] : o.headers) {
         try {
@@ -105,6 +119,9 @@ void Engine::bind(asio::any_io_executor ex) {
         ex, options.limits, options.timeout.pool,
         [this](const Origin& origin, Timings& timings, std::string_view context) {
             return open(origin, timings, context);
+        },
+        [this](const Origin& origin) {
+            return options.http2_prior_knowledge || (origin.tls && options.http2);
         });
 }
 
@@ -180,19 +197,25 @@ asio::awaitable<std::shared_ptr<Connection>> Engine::open(const Origin& origin, 
     timings.connect = SteadyClock::now() - connect_started;
 
     if (!origin.tls) {
+        if (options.http2_prior_knowledge) {
+            co_return make_http2_connection(std::move(stream), options);
+        }
         co_return std::make_shared<Http1Connection<beast::tcp_stream>>(std::move(stream));
     }
     const auto tls_started = SteadyClock::now();
-    auto connection = std::make_shared<Http1Connection<TlsStream>>(std::move(stream), *tls_);
-    co_await tls_handshake(connection->stream(), origin.host, options, context);
+    TlsStream tls(std::move(stream), *tls_);
+    co_await tls_handshake(tls, origin.host, options, context);
     timings.tls = SteadyClock::now() - tls_started;
-    co_return connection;
+    if (negotiated_h2(tls)) co_return make_http2_connection(std::move(tls), options);
+    co_return std::make_shared<Http1Connection<TlsStream>>(std::move(tls));
 }
 
 asio::awaitable<Response> Engine::exchange(std::string_view method, const Target& target,
                                            const Headers& headers, std::string_view body,
                                            std::string_view context, bool& sent) {
-    for (int attempt = 0;; ++attempt) {
+    bool replayed_stale = false;
+    bool replayed_refused = false;
+    for (;;) {
         const auto started = SteadyClock::now();
         Timings timings;
         Lease lease = co_await pool_->acquire(target.origin, timings, context);
@@ -214,8 +237,15 @@ asio::awaitable<Response> Engine::exchange(std::string_view method, const Target
             lease.release(false);
             // A reused keep-alive connection the server had already closed: nothing of the
             // request was processed, so an idempotent request is replayed once, fresh.
-            if (reused && attempt == 0 && !ex.response_started && is_idempotent(method) &&
+            if (reused && !replayed_stale && !ex.response_started && is_idempotent(method) &&
                 code_of(failure) == condition::network) {
+                replayed_stale = true;
+                continue;
+            }
+            // HTTP/2 streams the server did not process (REFUSED_STREAM, or above a
+            // GOAWAY's last stream id) are replayed once, whatever the method.
+            if (ex.refused && !replayed_refused) {
+                replayed_refused = true;
                 continue;
             }
             std::rethrow_exception(failure);
@@ -358,6 +388,10 @@ Assessment assess(const std::exception_ptr& error, const std::optional<Response>
         a.outcome = Outcome::cancelled;
         a.failure = Failure::timeout_before_send;
         a.failed = false;
+    } else if (ec == errc::stream_refused) {
+        // The server did not process the request: as safe to retry as a failed connect.
+        a.outcome = Outcome::connection_error;
+        a.failure = Failure::connect;
     } else if (!sent) {
         a.outcome = ec == condition::timeout ? Outcome::timeout : Outcome::connection_error;
         a.failure = ec == condition::timeout ? Failure::timeout_before_send : Failure::connect;

@@ -16,23 +16,37 @@ void Lease::release(bool reusable) noexcept {
 }
 
 Pool::Pool(asio::any_io_executor executor, const Limits& limits, Duration pool_timeout,
-           Connector connect)
+           Connector connect, ExpectMultiplexed expect_multiplexed)
     : executor_(std::move(executor)),
       limits_(limits),
       pool_timeout_(pool_timeout),
-      connect_(std::move(connect)) {}
+      connect_(std::move(connect)),
+      expect_multiplexed_(std::move(expect_multiplexed)) {}
 
 Pool::~Pool() {
     *alive_ = false;
     close_all();
 }
 
-std::size_t& Pool::count(const Origin& origin) {
+Pool::OriginCount& Pool::entry(const Origin& origin) {
     for (auto& c : counts_) {
-        if (c.origin == origin) return c.open;
+        if (c.origin == origin) return c;
     }
-    counts_.push_back({origin, 0});
-    return counts_.back().open;
+    counts_.push_back({.origin = origin});
+    return counts_.back();
+}
+
+bool Pool::wait_for_connect(const Origin& origin) {
+    if (!expect_multiplexed_) return false;
+    const OriginCount& e = entry(origin);
+    return e.connecting > 0 && !e.http1 && expect_multiplexed_(origin);
+}
+
+std::shared_ptr<Connection> Pool::take_shared(const Origin& origin) {
+    for (const auto& c : shared_) {
+        if (c->origin == origin && c->available()) return c;
+    }
+    return nullptr;
 }
 
 Pool::Room Pool::room_for(const Origin& origin) {
@@ -64,6 +78,20 @@ void Pool::expire_idle() noexcept {
         forget(c->origin);
         return true;
     });
+    // Multiplexed connections go when they closed themselves (GOAWAY, error, failed PING),
+    // or when they have carried no stream for the idle timeout.
+    std::vector<std::shared_ptr<Connection>> gone;
+    std::erase_if(shared_, [&](const std::shared_ptr<Connection>& c) {
+        if (c->is_open() && (c->in_flight() > 0 || now - c->idle_since < limits_.idle_timeout)) {
+            return false;
+        }
+        gone.push_back(c);
+        return true;
+    });
+    for (const auto& c : gone) {
+        c->close();
+        forget(c->origin);
+    }
 }
 
 std::shared_ptr<Connection> Pool::take_idle(const Origin& origin) {
@@ -90,21 +118,46 @@ void Pool::forget(const Origin& origin) noexcept {
 }
 
 void Pool::wake_one() noexcept {
-    for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
+    bool woke_exclusive = false;
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
         Waiter* w = *it;
-        const bool has_idle = std::any_of(idle_.begin(), idle_.end(), [&](const auto& c) {
-            return c->origin == *w->origin && c->available();
+        const Origin& origin = *w->origin;
+        const bool shared = std::any_of(shared_.begin(), shared_.end(), [&](const auto& c) {
+            return c->origin == origin && c->available();
         });
-        if (has_idle || room_for(*w->origin) != Room::none) {
-            w->notified = true;
-            w->timer->cancel();
-            waiters_.erase(it);
-            return;
+        bool go = shared;
+        if (!go && !woke_exclusive) {
+            const bool has_idle = std::any_of(idle_.begin(), idle_.end(), [&](const auto& c) {
+                return c->origin == origin && c->available();
+            });
+            go = has_idle || (room_for(origin) != Room::none && !wait_for_connect(origin));
+            woke_exclusive = go;
         }
+        if (!go) {
+            ++it;
+            continue;
+        }
+        w->notified = true;
+        w->timer->cancel();
+        it = waiters_.erase(it);
     }
 }
 
 void Pool::give_back(std::shared_ptr<Connection> c, bool reusable) noexcept {
+    if (c->multiplexed()) {
+        // Its other streams go on; it leaves the pool only once it is closed.
+        if (c->in_flight() == 0) c->idle_since = std::chrono::steady_clock::now();
+        if (!c->is_open()) {
+            const auto it = std::find(shared_.begin(), shared_.end(), c);
+            if (it != shared_.end()) {
+                shared_.erase(it);
+                forget(c->origin);
+                return;
+            }
+        }
+        wake_one();
+        return;
+    }
     std::erase_if(leased_, [&](const std::weak_ptr<Connection>& w) {
         auto p = w.lock();
         return !p || p == c;
@@ -133,19 +186,35 @@ asio::awaitable<Lease> Pool::acquire(const Origin& origin, Timings& timings,
             leased_.push_back(c);
             co_return Lease(this, std::move(c));
         }
-        if (can_open(origin)) {
+        if (auto c = take_shared(origin)) co_return Lease(this, std::move(c));
+        if (!wait_for_connect(origin) && can_open(origin)) {
             ++count(origin);
             ++open_;
+            ++entry(origin).connecting;
             std::shared_ptr<Connection> c;
             auto alive = alive_;
             try {
                 c = co_await connect_(origin, timings, context);
             } catch (...) {
-                if (*alive) forget(origin);
+                if (*alive) {
+                    --entry(origin).connecting;
+                    forget(origin);
+                }
                 throw;
             }
             if (!*alive) throw_error(errc::cancelled, std::string(context) + ": transport closed");
+            --entry(origin).connecting;
             c->origin = origin;
+            if (c->multiplexed()) {
+                c->idle_since = std::chrono::steady_clock::now();
+                shared_.push_back(c);
+                wake_one(); // the requests that waited for this connection share it
+                co_return Lease(this, std::move(c));
+            }
+            if (!entry(origin).http1) {
+                entry(origin).http1 = true;
+                wake_one(); // waiters expecting HTTP/2 now open their own connections
+            }
             leased_.push_back(c);
             co_return Lease(this, std::move(c));
         }
@@ -174,6 +243,13 @@ void Pool::close_all() noexcept {
         forget(c->origin);
     }
     idle_.clear();
+    // Closing fails the streams; their exchanges then give the connection back.
+    auto shared = std::move(shared_);
+    shared_.clear();
+    for (auto& c : shared) {
+        c->close();
+        forget(c->origin);
+    }
     for (auto& w : leased_) {
         if (auto c = w.lock()) c->close(); // its exchange fails; the lease then forgets it
     }

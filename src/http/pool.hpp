@@ -1,5 +1,7 @@
 // The connection pool: per-origin connections under a global and a per-origin cap,
-// keep-alive reuse, idle expiry, and a bounded FIFO wait for a free connection.
+// keep-alive reuse, idle expiry, and a bounded FIFO wait for a free connection. HTTP/1.1
+// connections are lent to one exchange at a time; multiplexed (HTTP/2) ones are shared by
+// every exchange they have room for.
 #pragma once
 
 #include "http/connection.hpp"
@@ -20,8 +22,9 @@ namespace nector::http::detail {
 
 class Pool;
 
-/// A connection held for one exchange. Destroyed without release(), the connection is
-/// closed (an exchange that did not finish cleanly never goes back to the pool).
+/// A connection held for one exchange. Destroyed without release(), an HTTP/1.1 connection
+/// is closed (an exchange that did not finish cleanly never goes back to the pool); a
+/// multiplexed one stays open unless it closed itself.
 class Lease {
 public:
     Lease() = default;
@@ -45,15 +48,21 @@ private:
 using Connector = std::function<boost::asio::awaitable<std::shared_ptr<Connection>>(
     const Origin&, Timings&, std::string_view context)>;
 
+/// Whether connections to an origin are expected to be multiplexed (HTTP/2 by prior
+/// knowledge or offered by ALPN): then one connection attempt at a time is made to it, and
+/// the other requests wait to share that connection.
+using ExpectMultiplexed = std::function<bool(const Origin&)>;
+
 class Pool {
 public:
     Pool(boost::asio::any_io_executor executor, const Limits& limits, Duration pool_timeout,
-         Connector connect);
+         Connector connect, ExpectMultiplexed expect_multiplexed = {});
     ~Pool();
 
-    /// A connection to `origin` able to take one exchange: an idle one if there is one,
-    /// else a new one if the caps allow, else the first to free up within the pool
-    /// timeout (ConnectionTimeoutError pool_timeout after that).
+    /// A connection to `origin` able to take one exchange: an idle one (or a multiplexed
+    /// one with room for another stream) if there is one, else a new one if the caps allow,
+    /// else the first to free up within the pool timeout (ConnectionTimeoutError
+    /// pool_timeout after that).
     boost::asio::awaitable<Lease> acquire(const Origin& origin, Timings& timings,
                                           std::string_view context);
     /// Closes every connection and fails every waiter; the pool stays usable.
@@ -61,12 +70,15 @@ public:
 
     std::size_t open_connections() const noexcept { return open_; }
     std::size_t idle_connections() const noexcept { return idle_.size(); }
+    std::size_t multiplexed_connections() const noexcept { return shared_.size(); }
 
 private:
     friend class Lease;
     struct OriginCount {
         Origin origin;
         std::size_t open = 0;
+        std::size_t connecting = 0;
+        bool http1 = false; ///< a connection to it turned out not to be multiplexed
     };
     struct Waiter {
         const Origin* origin;
@@ -76,7 +88,11 @@ private:
 
     void give_back(std::shared_ptr<Connection> c, bool reusable) noexcept;
     void forget(const Origin& origin) noexcept; // one connection to origin closed
-    std::size_t& count(const Origin& origin);
+    OriginCount& entry(const Origin& origin);
+    std::size_t& count(const Origin& origin) { return entry(origin).open; }
+    /// A connection attempt to `origin` is under way whose result the caller should share.
+    bool wait_for_connect(const Origin& origin);
+    std::shared_ptr<Connection> take_shared(const Origin& origin);
     enum class Room { none, free, by_closing_idle };
     /// Whether another connection to `origin` fits under the caps, and how.
     Room room_for(const Origin& origin);
@@ -84,14 +100,19 @@ private:
     bool can_open(const Origin& origin);
     std::shared_ptr<Connection> take_idle(const Origin& origin);
     void expire_idle() noexcept;
+    /// Wakes the waiters that can now go on: every waiter for an origin with a multiplexed
+    /// connection that has room, else the first one that an idle connection or room for a
+    /// new connection lets go on.
     void wake_one() noexcept;
 
     boost::asio::any_io_executor executor_;
     Limits limits_;
     Duration pool_timeout_;
     Connector connect_;
-    std::vector<std::shared_ptr<Connection>> idle_; // most recently used last
-    std::vector<std::weak_ptr<Connection>> leased_; // in use by an exchange
+    ExpectMultiplexed expect_multiplexed_;
+    std::vector<std::shared_ptr<Connection>> idle_;   // most recently used last
+    std::vector<std::shared_ptr<Connection>> shared_; // multiplexed, busy or not
+    std::vector<std::weak_ptr<Connection>> leased_;   // in use by an exchange
     std::vector<OriginCount> counts_;
     std::list<Waiter*> waiters_;
     std::size_t open_ = 0;

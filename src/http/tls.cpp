@@ -64,9 +64,9 @@ std::shared_ptr<ssl::context> make_tls_context(const Options& o) {
         load("key_pem",
              [&] { ctx->use_private_key(asio::buffer(o.tls.key_pem), ssl::context::pem); });
     }
-    if (o.http2) {
-        // The HTTP/2 engine is not in this build: offer only what we speak.
-        static constexpr unsigned char alpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+    if (o.http2 || o.http2_prior_knowledge) {
+        static constexpr unsigned char alpn[] = {2,   'h', '2', 8,   'h', 't',
+                                                 't', 'p', '/', '1', '.', '1'};
         SSL_CTX_set_alpn_protos(native, alpn, sizeof alpn);
     }
     return ctx;
@@ -130,6 +130,13 @@ asio::awaitable<void> tls_handshake(TlsStream& stream, const std::string& host,
         }
     }
     throw TLSError(errc::tls_handshake_failed, where + ": " + ec.message());
+}
+
+bool negotiated_h2(TlsStream& stream) noexcept {
+    const unsigned char* protocol = nullptr;
+    unsigned int length = 0;
+    SSL_get0_alpn_selected(stream.native_handle(), &protocol, &length);
+    return length == 2 && protocol[0] == 'h' && protocol[1] == '2';
 }
 
 } // namespace nector::http::detail

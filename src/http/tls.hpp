@@ -25,4 +25,7 @@ std::shared_ptr<boost::asio::ssl::context> make_tls_context(const Options& optio
 boost::asio::awaitable<void> tls_handshake(TlsStream& stream, const std::string& host,
                                            const Options& options, std::string_view context);
 
+/// Whether the server chose "h2" by ALPN in the completed handshake.
+bool negotiated_h2(TlsStream& stream) noexcept;
+
 } // namespace nector::http::detail

@@ -75,6 +75,10 @@ constexpr std::array code_table{
     CodeInfo{errc::circuit_open, "circuit_open", "circuit breaker open", condition::server},
     CodeInfo{errc::too_many_redirects, "too_many_redirects", "too many redirects",
              condition::server},
+    CodeInfo{errc::stream_refused, "stream_refused", "HTTP/2 stream refused by the server",
+             condition::network},
+    CodeInfo{errc::stream_reset, "stream_reset", "HTTP/2 stream reset by the server",
+             condition::server},
 };
 
 constexpr bool table_in_enum_order() {
@@ -184,6 +188,7 @@ std::exception_ptr make_exception(std::error_code ec, const std::string& what) {
             case errc::connection_reset:
             case errc::connection_closed:
             case errc::name_resolution_failed:
+            case errc::stream_refused:
                 return std::make_exception_ptr(ConnectionError(ec, what));
             case errc::connection_refused:
                 return std::make_exception_ptr(ConnectionRefusedError(ec, what));

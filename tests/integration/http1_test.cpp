@@ -791,7 +791,10 @@ TEST(Http1, InvalidOptionsAreRefusedByTheConstructor) {
         {.timeout = {.read = -1s}},
         {.limits = {.max_connections = 0}},
         {.headers = {{"Bad\nName", "v"}}},
-        {.http2_prior_knowledge = true},
+        {.http2_settings = {.stream_window = 0}},
+        {.http2_settings = {.connection_window = 1000}},
+        {.http2_settings = {.max_concurrent_streams = 0}},
+        {.http2_settings = {.ping_interval = -1s}},
         {.tls = {.ca_file = "/no/such/ca.pem"}},
         {.tls = {.ca_pem = "not a certificate"}},
     };

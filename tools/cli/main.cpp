@@ -76,6 +76,8 @@ struct RequestArgs {
     bool insecure = false;
     bool include = false;
     bool no_redirects = false;
+    bool http2 = false;
+    bool http2_prior_knowledge = false;
 };
 
 nector::Headers parse_headers(const std::vector<std::string>& headers);
@@ -97,6 +99,8 @@ int request(const RequestArgs& args) {
                           .verify_ssl = !args.insecure,
                           .raise_for_status = false};
     options.tls.ca_file = args.cacert;
+    options.http2 = args.http2;
+    options.http2_prior_knowledge = args.http2_prior_knowledge;
     boost::asio::io_context io;
     http::Response response;
     std::exception_ptr failure;
@@ -212,6 +216,9 @@ int main(int argc, char** argv) {
     rq->add_flag("-k,--insecure", req.insecure, "do not verify the server's certificate");
     rq->add_flag("-i,--include", req.include, "print the status line and headers too");
     rq->add_flag("--no-redirects", req.no_redirects, "do not follow redirects");
+    rq->add_flag("--http2", req.http2, "offer HTTP/2 by ALPN over TLS");
+    rq->add_flag("--http2-prior-knowledge", req.http2_prior_knowledge,
+                 "speak HTTP/2 without negotiation (h2c on http://)");
 
     CLI11_PARSE(app, argc, argv);
     try {

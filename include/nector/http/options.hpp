@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -67,6 +68,23 @@ struct TlsOptions {
     TlsVersion min_version = TlsVersion::tls1_2;
 };
 
+/// HTTP/2 tuning. The defaults suit both many small exchanges and bulk downloads.
+struct Http2Settings {
+    /// Receive window of each stream (SETTINGS_INITIAL_WINDOW_SIZE). Default 4 MiB.
+    std::uint32_t stream_window = std::uint32_t{4} << 20;
+    /// Receive window of each connection, across its streams. Default 32 MiB.
+    std::uint32_t connection_window = std::uint32_t{32} << 20;
+    /// Streams nector runs at once on one connection; the server's
+    /// SETTINGS_MAX_CONCURRENT_STREAMS lowers it. Default 100.
+    std::uint32_t max_concurrent_streams = 100;
+    /// A connection on which no frame arrived for this long is sent a PING; zero turns
+    /// liveness checks off. Default 30 s.
+    Duration ping_interval = 30s;
+    /// A PING unanswered for this long closes the connection (its streams fail with
+    /// ConnectionError, and idle pooled connections are dropped). Default 10 s.
+    Duration ping_timeout = 10s;
+};
+
 struct HttpMessage;
 struct Response;
 
@@ -110,12 +128,13 @@ struct Options {
     /// Verify the server's certificate and host name. Default true.
     bool verify_ssl = true;
     TlsOptions tls{};
-    /// Offer HTTP/2 by ALPN over TLS. Default false, as in the seed. Until the HTTP/2
-    /// engine lands, ALPN offers http/1.1 only.
+    /// Offer HTTP/2 by ALPN ("h2,http/1.1") over TLS and speak what the server picks.
+    /// http:// URLs stay on HTTP/1.1 unless http2_prior_knowledge is set. Default false, as
+    /// in the seed.
     bool http2 = false;
-    /// Speak HTTP/2 without negotiation on http:// URLs (h2c). Default false. Refused with
-    /// ConfigurationError until the HTTP/2 engine lands.
+    /// Speak HTTP/2 without negotiation on http:// URLs (h2c, RFC 9113 §3.3). Default false.
     bool http2_prior_knowledge = false;
+    Http2Settings http2_settings{};
     /// Largest response body buffered by request()/send(); beyond it the exchange fails
     /// with TransportSpecificError (body_too_large). Default 64 MiB.
     std::size_t max_response_bytes = std::size_t{64} << 20;

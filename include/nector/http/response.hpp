@@ -33,8 +33,11 @@ struct Response {
     int status = 0;
     std::string reason;
     Version version = Version::http_1_1;
-    Headers headers;               ///< case-insensitive lookup, repeated names kept in order
-    std::string body;              ///< the bytes received (empty for HEAD)
+    Headers headers;  ///< case-insensitive lookup, repeated names kept in order
+    std::string body; ///< the bytes received (empty for HEAD)
+    /// Trailer fields sent after the body over HTTP/2. (Over HTTP/1.1, the trailer of a
+    /// chunked body is merged into `headers`.)
+    Headers trailers;
     std::string method;            ///< the request method that got this response
     std::string url;               ///< the URL that answered (after redirects), credentials removed
     std::vector<Response> history; ///< redirect responses followed, oldest first

@@ -65,6 +65,9 @@ enum class errc {
     http_server_error,      ///< 5xx
     circuit_open,           ///< the circuit breaker rejected the call without I/O
     too_many_redirects,     ///< more redirects than Options::max_redirects
+    // HTTP/2 streams
+    stream_refused, ///< the server did not process the request (REFUSED_STREAM, GOAWAY)
+    stream_reset,   ///< the server reset the stream (RST_STREAM) after taking the request
 };
 
 /// Coarse groups of error codes.

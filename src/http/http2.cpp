@@ -1,0 +1,685 @@
+#include "http/http2.hpp"
+
+#include "http/http1.hpp"
+#include "nector/transport/errors.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/status.hpp>
+
+#include <nghttp2/nghttp2.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace nector::http::detail {
+namespace {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+
+constexpr std::size_t read_buffer_size = 64 * 1024;
+constexpr std::size_t write_batch_size = 64 * 1024;
+constexpr std::size_t max_header_bytes = 64 * 1024; // as the HTTP/1.1 parser's header limit
+
+std::string code_name(std::uint32_t code) { return nghttp2_http2_strerror(code); }
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                      [](char x, char y) { return (x | 0x20) == (y | 0x20); });
+}
+
+// Header fields HTTP/2 forbids (RFC 9113 §8.2.2), and Host, which becomes :authority.
+bool connection_specific(std::string_view name) noexcept {
+    for (std::string_view banned :
+         {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host"}) {
+        if (iequals(name, banned)) return true;
+    }
+    return false;
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
+    }
+    return out;
+}
+
+nghttp2_nv field(std::string_view name, std::string_view value) noexcept {
+    // nghttp2 copies names and values in nghttp2_submit_request.
+    return {reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
+            reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(),
+            value.size(), NGHTTP2_NV_FLAG_NONE};
+}
+
+// One exchange's stream; lives in the exchange coroutine's frame.
+struct StreamState {
+    explicit StreamState(const asio::any_io_executor& executor) : timer(executor) {}
+
+    Exchange* ex = nullptr;
+    std::int32_t id = -1;
+    asio::steady_timer timer;
+    std::size_t body_offset = 0;
+    Clock::time_point sent_at{};
+    Clock::time_point last_progress{};
+    std::size_t header_bytes = 0;
+    enum class Block { unknown, interim, final_response } block = Block::unknown;
+    bool request_sent = false;   // our END_STREAM went out
+    bool response_ended = false; // the server's END_STREAM arrived
+    bool reset_by_peer = false;  // the server sent RST_STREAM
+    bool closed = false;         // nghttp2 closed the stream
+    bool woken = false;          // the timer was cancelled to wake the exchange
+    std::uint32_t close_code = NGHTTP2_NO_ERROR;
+    std::error_code error; // a failure decided by the connection (limits, connection loss)
+    std::string error_text;
+
+    void wake() noexcept {
+        if (woken) return;
+        woken = true;
+        timer.cancel();
+    }
+    void fail(std::error_code code, std::string text) noexcept {
+        if (error) return;
+        error = code;
+        error_text = std::move(text);
+        wake();
+    }
+};
+
+template <class Stream>
+class Http2Connection final : public Connection,
+                              public std::enable_shared_from_this<Http2Connection<Stream>> {
+public:
+    Http2Connection(Stream stream, const Options& options);
+    ~Http2Connection() override;
+    Http2Connection(const Http2Connection&) = delete;
+    Http2Connection& operator=(const Http2Connection&) = delete;
+
+    /// Queues the preface and SETTINGS and starts the reader, writer and PING checks.
+    void start();
+
+    asio::awaitable<void> exchange(Exchange& ex) override;
+    bool available() const noexcept override;
+    bool is_open() const noexcept override { return open_; }
+    void close() noexcept override {
+        shutdown(errc::cancelled, "the HTTP/2 connection was closed by the client");
+    }
+    Version version() const noexcept override { return Version::http_2; }
+    bool multiplexed() const noexcept override { return true; }
+    std::size_t in_flight() const noexcept override { return streams_.size(); }
+
+private:
+    // Session callbacks (user_data is the connection).
+    static int on_begin_headers(nghttp2_session*, const nghttp2_frame*, void*);
+    static int on_header(nghttp2_session*, const nghttp2_frame*, const std::uint8_t*, std::size_t,
+                         const std::uint8_t*, std::size_t, std::uint8_t, void*);
+    static int on_frame_recv(nghttp2_session*, const nghttp2_frame*, void*);
+    static int on_frame_send(nghttp2_session*, const nghttp2_frame*, void*);
+    static int on_frame_not_send(nghttp2_session*, const nghttp2_frame*, int, void*);
+    static int on_data_chunk(nghttp2_session*, std::uint8_t, std::int32_t, const std::uint8_t*,
+                             std::size_t, void*);
+    static int on_stream_close(nghttp2_session*, std::int32_t, std::uint32_t, void*);
+    static ssize_t read_body(nghttp2_session*, std::int32_t, std::uint8_t*, std::size_t,
+                             std::uint32_t*, nghttp2_data_source*, void*);
+
+    StreamState* stream_of(std::int32_t id) const noexcept {
+        return static_cast<StreamState*>(nghttp2_session_get_stream_user_data(session_, id));
+    }
+    asio::awaitable<void> read_loop(std::shared_ptr<Http2Connection> self);
+    asio::awaitable<void> write_loop(std::shared_ptr<Http2Connection> self);
+    asio::awaitable<void> ping_loop(std::shared_ptr<Http2Connection> self);
+    void signal_write() noexcept {
+        if (writer_waiting_) write_signal_.cancel();
+    }
+    /// Ends the connection: closes the socket and fails every stream with `code`.
+    void shutdown(errc code, std::string text) noexcept;
+    /// Stops caring about `st`: unregisters it and resets the stream if it is still open.
+    void detach(StreamState& st) noexcept;
+    /// The exception for a stream that ended without a complete response.
+    [[noreturn]] void throw_stream_error(StreamState& st, Exchange& ex) const;
+    std::size_t stream_limit() const noexcept;
+
+    Stream stream_;
+    Http2Settings settings_;
+    Duration write_timeout_;
+    nghttp2_session* session_ = nullptr;
+    std::vector<StreamState*> streams_;
+    std::vector<std::uint8_t> in_;
+    std::string out_;
+    asio::steady_timer write_signal_;
+    asio::steady_timer ping_timer_;
+    bool writer_waiting_ = false;
+    bool writing_ = false;
+    Clock::time_point write_started_{};
+    bool open_ = true;
+    bool goaway_ = false;
+    std::int32_t goaway_last_stream_ = 0;
+    std::uint32_t goaway_code_ = NGHTTP2_NO_ERROR;
+    std::string goaway_debug_;
+    errc error_code_ = errc::connection_closed;
+    std::string error_text_;
+    Clock::time_point last_frame_at_ = Clock::now();
+    Clock::time_point ping_sent_{};
+    bool ping_outstanding_ = false;
+};
+
+template <class Stream>
+Http2Connection<Stream>::Http2Connection(Stream stream, const Options& options)
+    : stream_(std::move(stream)),
+      settings_(options.http2_settings),
+      write_timeout_(options.timeout.write),
+      in_(read_buffer_size),
+      write_signal_(stream_.get_executor()),
+      ping_timer_(stream_.get_executor()) {
+    nghttp2_session_callbacks* callbacks = nullptr;
+    if (nghttp2_session_callbacks_new(&callbacks) != 0) throw std::bad_alloc();
+    nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, on_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(callbacks, on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, on_frame_recv);
+    nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, on_frame_send);
+    nghttp2_session_callbacks_set_on_frame_not_send_callback(callbacks, on_frame_not_send);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, on_data_chunk);
+    nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, on_stream_close);
+    nghttp2_option* option = nullptr;
+    if (nghttp2_option_new(&option) != 0) {
+        nghttp2_session_callbacks_del(callbacks);
+        throw std::bad_alloc();
+    }
+    // Windows reopen as the body is consumed (nghttp2_session_consume), not on receipt.
+    nghttp2_option_set_no_auto_window_update(option, 1);
+    const int rv = nghttp2_session_client_new2(&session_, callbacks, this, option);
+    nghttp2_option_del(option);
+    nghttp2_session_callbacks_del(callbacks);
+    if (rv != 0) throw std::bad_alloc();
+}
+
+template <class Stream>
+Http2Connection<Stream>::~Http2Connection() {
+    nghttp2_session_del(session_);
+}
+
+template <class Stream>
+void Http2Connection<Stream>::start() {
+    const std::array<nghttp2_settings_entry, 4> entries{{
+        {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, settings_.stream_window},
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 100},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<std::uint32_t>(max_header_bytes)},
+    }};
+    if (nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, entries.data(), entries.size()) != 0 ||
+        nghttp2_session_set_local_window_size(
+            session_, NGHTTP2_FLAG_NONE, 0,
+            static_cast<std::int32_t>(std::min<std::uint32_t>(settings_.connection_window,
+                                                              NGHTTP2_MAX_WINDOW_SIZE))) != 0) {
+        throw_error(errc::invalid_configuration,
+                    "HTTP/2: the window sizes in http2_settings are out of range");
+    }
+    auto self = this->shared_from_this();
+    auto ex = stream_.get_executor();
+    asio::co_spawn(ex, read_loop(self), asio::detached);
+    asio::co_spawn(ex, write_loop(self), asio::detached);
+    if (settings_.ping_interval > Duration::zero()) {
+        asio::co_spawn(ex, ping_loop(self), asio::detached);
+    }
+}
+
+template <class Stream>
+std::size_t Http2Connection<Stream>::stream_limit() const noexcept {
+    const std::uint32_t peer =
+        nghttp2_session_get_remote_settings(session_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+    return std::min(settings_.max_concurrent_streams, peer);
+}
+
+template <class Stream>
+bool Http2Connection<Stream>::available() const noexcept {
+    return open_ && !goaway_ && streams_.size() < stream_limit() &&
+           nghttp2_session_check_request_allowed(session_) != 0;
+}
+
+template <class Stream>
+void Http2Connection<Stream>::shutdown(errc code, std::string text) noexcept {
+    if (!open_) return;
+    open_ = false;
+    error_code_ = code;
+    error_text_ = std::move(text);
+    boost::system::error_code ignored;
+    boost::beast::get_lowest_layer(stream_).socket().close(ignored);
+    write_signal_.cancel();
+    ping_timer_.cancel();
+    for (StreamState* st : streams_) {
+        if (!st->closed) st->fail(code, error_text_);
+    }
+}
+
+template <class Stream>
+void Http2Connection<Stream>::detach(StreamState& st) noexcept {
+    std::erase(streams_, &st);
+    if (st.id > 0) {
+        nghttp2_session_set_stream_user_data(session_, st.id, nullptr);
+        if (!st.closed && open_) {
+            nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, st.id, NGHTTP2_CANCEL);
+            signal_write();
+        }
+    }
+    // A connection the server is winding down closes once its last stream is done.
+    if (goaway_ && streams_.empty()) {
+        shutdown(errc::connection_closed, "the server ended the HTTP/2 connection (GOAWAY)");
+    }
+}
+
+template <class Stream>
+void Http2Connection<Stream>::throw_stream_error(StreamState& st, Exchange& ex) const {
+    const std::string where =
+        std::string(ex.context) + ": " +
+        (ex.response_started ? "reading the response" : "sending the request");
+    if (st.error) throw_error(st.error, where + ": " + st.error_text);
+    if (st.close_code == NGHTTP2_REFUSED_STREAM) {
+        ex.refused = true;
+        std::string why = "the server refused the HTTP/2 stream (REFUSED_STREAM)";
+        if (goaway_ && st.id > goaway_last_stream_) {
+            why = "the server is closing the HTTP/2 connection (GOAWAY " + code_name(goaway_code_) +
+                  ", last stream " + std::to_string(goaway_last_stream_) +
+                  ") and did not process the request";
+        }
+        throw_error(errc::stream_refused, where + ": " + why);
+    }
+    if (st.reset_by_peer) {
+        throw_error(errc::stream_reset, where +
+                                            ": the server reset the HTTP/2 stream (RST_STREAM " +
+                                            code_name(st.close_code) + ")");
+    }
+    if (st.close_code != NGHTTP2_NO_ERROR) {
+        throw_error(errc::protocol_error,
+                    where + ": malformed HTTP/2 response; the stream was reset (" +
+                        code_name(st.close_code) + ")");
+    }
+    throw_error(errc::protocol_error,
+                where + ": the HTTP/2 stream ended without a complete response");
+}
+
+template <class Stream>
+asio::awaitable<void> Http2Connection<Stream>::exchange(Exchange& ex) {
+    if (!available()) {
+        throw_error(errc::stream_refused,
+                    std::string(ex.context) + ": the HTTP/2 connection takes no new streams");
+    }
+    const Options& options = *ex.options;
+    StreamState st(stream_.get_executor());
+    st.ex = &ex;
+
+    // Request head: pseudo-headers first, then the fields with lower-case names and
+    // without the connection-specific ones (RFC 9113 §8.2, §8.3.1).
+    const Target& target = *ex.target;
+    const auto host = ex.headers->get("Host");
+    std::vector<std::string> names;
+    names.reserve(ex.headers->size());
+    std::vector<nghttp2_nv> nva;
+    nva.reserve(ex.headers->size() + 5);
+    nva.push_back(field(":method", ex.method));
+    nva.push_back(field(":scheme", target.origin.tls ? "https" : "http"));
+    nva.push_back(field(":authority", host ? *host : std::string_view(target.host_header)));
+    nva.push_back(field(":path", target.target));
+    for (const auto& [name, value] : *ex.headers) {
+        if (connection_specific(name)) continue;
+        if (iequals(name, "te") && !iequals(value, "trailers")) continue;
+        names.push_back(lower(name));
+        nva.push_back(field(names.back(), value));
+    }
+    std::string length;
+    if (!ex.body.empty() || ex.method == "POST" || ex.method == "PUT" || ex.method == "PATCH") {
+        length = std::to_string(ex.body.size());
+        nva.push_back(field("content-length", length));
+    }
+    nghttp2_data_provider provider{};
+    provider.read_callback = read_body;
+    const std::int32_t id = nghttp2_submit_request(session_, nullptr, nva.data(), nva.size(),
+                                                   ex.body.empty() ? nullptr : &provider, &st);
+    if (id < 0) {
+        throw_error(errc::stream_refused, std::string(ex.context) +
+                                              ": the HTTP/2 connection takes no new streams (" +
+                                              nghttp2_strerror(id) + ")");
+    }
+    st.id = id;
+    streams_.push_back(&st);
+    struct Guard {
+        Http2Connection* c;
+        StreamState* st;
+        ~Guard() { c->detach(*st); }
+    } guard{this, &st};
+    st.sent_at = st.last_progress = Clock::now();
+    signal_write();
+
+    while (!st.closed && !st.error) {
+        const Duration limit = st.request_sent ? options.timeout.read : options.timeout.write;
+        const auto deadline = st.last_progress + limit;
+        if (Clock::now() >= deadline) {
+            if (!st.request_sent && writing_ && Clock::now() - write_started_ >= write_timeout_) {
+                // The socket itself is stuck: no stream on this connection can progress.
+                shutdown(errc::write_timeout, "sending stalled for the write timeout");
+            }
+            const bool reading = st.request_sent;
+            throw_error(
+                reading ? errc::read_timeout : errc::write_timeout,
+                std::string(ex.context) + ": " +
+                    (reading ? "reading the response: no progress within the read timeout"
+                             : "sending the request: no progress within the write timeout"));
+        }
+        st.timer.expires_at(deadline);
+        st.woken = false;
+        auto [ec] = co_await st.timer.async_wait(nothrow);
+        if (st.closed || st.error) break;
+        if (ec == asio::error::operation_aborted && !st.woken) {
+            throw_error(errc::cancelled, std::string(ex.context) + ": cancelled");
+        }
+    }
+    if (st.error || !st.response_ended || ex.response.status == 0) throw_stream_error(st, ex);
+    ex.response.version = Version::http_2;
+    ex.keep_alive = true;
+}
+
+template <class Stream>
+int Http2Connection<Stream>::on_begin_headers(nghttp2_session*, const nghttp2_frame* frame,
+                                              void* user) {
+    auto* self = static_cast<Http2Connection*>(user);
+    if (StreamState* st = self->stream_of(frame->hd.stream_id)) {
+        st->block = StreamState::Block::unknown;
+        if (!st->ex->response_started) {
+            st->ex->response_started = true;
+            st->ex->response.timings.first_byte = Clock::now() - st->sent_at;
+        }
+    }
+    return 0;
+}
+
+template <class Stream>
+int Http2Connection<Stream>::on_header(nghttp2_session* session, const nghttp2_frame* frame,
+                                       const std::uint8_t* name_data, std::size_t name_size,
+                                       const std::uint8_t* value_data, std::size_t value_size,
+                                       std::uint8_t, void* user) {
+    auto* self = static_cast<Http2Connection*>(user);
+    StreamState* st = self->stream_of(frame->hd.stream_id);
+    if (!st || frame->hd.type != NGHTTP2_HEADERS) return 0;
+    const std::string_view name(reinterpret_cast<const char*>(name_data), name_size);
+    const std::string_view value(reinterpret_cast<const char*>(value_data), value_size);
+    st->header_bytes += name.size() + value.size() + 32; // RFC 9113 §6.5.2 accounting
+    if (st->header_bytes > max_header_bytes) {
+        st->fail(errc::protocol_error, "the response header fields exceed 64 KiB");
+        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_CANCEL);
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    }
+    Response& response = st->ex->response;
+    if (name == ":status") {
+        int status = 0;
+        std::from_chars(value.data(), value.data() + value.size(), status);
+        if (status >= 100 && status < 200) {
+            st->block = StreamState::Block::interim;
+        } else {
+            st->block = StreamState::Block::final_response;
+            response.status = status;
+            response.reason = std::string(boost::beast::http::obsolete_reason(
+                static_cast<boost::beast::http::status>(status)));
+            if (response.reason == "<unknown-status>") response.reason.clear();
+        }
+        return 0;
+    }
+    if (name.starts_with(':')) return 0;
+    switch (st->block) {
+        case StreamState::Block::final_response:
+            response.headers.add(std::string(name), std::string(value));
+            break;
+        case StreamState::Block::unknown: // a block without :status after the response: trailers
+            if (response.status != 0) response.trailers.add(std::string(name), std::string(value));
+            break;
+        case StreamState::Block::interim:
+            break;
+    }
+    return 0;
+}
+
+template <class Stream>
+int Http2Connection<Stream>::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame,
+                                           void* user) {
+    auto* self = static_cast<Http2Connection*>(user);
+    switch (frame->hd.type) {
+        case NGHTTP2_HEADERS:
+        case NGHTTP2_DATA:
+            if (StreamState* st = self->stream_of(frame->hd.stream_id)) {
+                st->last_progress = Clock::now();
+                if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) st->response_ended = true;
+            }
+            break;
+        case NGHTTP2_RST_STREAM:
+            if (StreamState* st = self->stream_of(frame->hd.stream_id)) st->reset_by_peer = true;
+            break;
+        case NGHTTP2_GOAWAY:
+            self->goaway_ = true;
+            self->goaway_last_stream_ = frame->goaway.last_stream_id;
+            self->goaway_code_ = frame->goaway.error_code;
+            self->goaway_debug_.assign(reinterpret_cast<const char*>(frame->goaway.opaque_data),
+                                       std::min<std::size_t>(frame->goaway.opaque_data_len, 200));
+            break;
+        case NGHTTP2_PING:
+            if (frame->hd.flags & NGHTTP2_FLAG_ACK) self->ping_outstanding_ = false;
+            break;
+        default:
+            break;
+    }
+    return 0;
+}
+
+template <class Stream>
+int Http2Connection<Stream>::on_frame_send(nghttp2_session*, const nghttp2_frame* frame,
+                                           void* user) {
+    auto* self = static_cast<Http2Connection*>(user);
+    if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) return 0;
+    if (StreamState* st = self->stream_of(frame->hd.stream_id)) {
+        st->last_progress = Clock::now();
+        if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) st->request_sent = true;
+    }
+    return 0;
+}
+
+template <class Stream>
+int Http2Connection<Stream>::on_frame_not_send(nghttp2_session*, const nghttp2_frame* frame,
+                                               int lib_error, void* user) {
+    auto* self = static_cast<Http2Connection*>(user);
+    if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+    if (StreamState* st = self->stream_of(frame->hd.stream_id)) {
+        // The request never left: after a GOAWAY, or the stream ids ran out.
+        st->close_code = NGHTTP2_REFUSED_STREAM;
+        st->closed = true;
+        st->fail(errc::stream_refused, std::string("the HTTP/2 request could not be sent (") +
+                                           nghttp2_strerror(lib_error) + ")");
+        st->ex->refused = true;
+    }
+    return 0;
+}
+
+template <class Stream>
+int Http2Connection<Stream>::on_data_chunk(nghttp2_session* session, std::uint8_t, std::int32_t id,
+                                           const std::uint8_t* data, std::size_t size, void* user) {
+    auto* self = static_cast<Http2Connection*>(user);
+    // The body is consumed at once (buffered exchange), so the windows reopen at once.
+    nghttp2_session_consume(session, id, size);
+    StreamState* st = self->stream_of(id);
+    if (!st || st->error) return 0;
+    std::string& body = st->ex->response.body;
+    if (body.size() + size > st->ex->options->max_response_bytes) {
+        st->fail(errc::body_too_large, "the body exceeds max_response_bytes");
+        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+        return 0;
+    }
+    body.append(reinterpret_cast<const char*>(data), size);
+    st->last_progress = Clock::now();
+    return 0;
+}
+
+template <class Stream>
+int Http2Connection<Stream>::on_stream_close(nghttp2_session*, std::int32_t id, std::uint32_t code,
+                                             void* user) {
+    auto* self = static_cast<Http2Connection*>(user);
+    if (StreamState* st = self->stream_of(id)) {
+        st->closed = true;
+        // A complete response stands even if the server then resets the stream (it may
+        // send RST_STREAM NO_ERROR to stop an upload it no longer needs, RFC 9113 §8.1).
+        if (!st->response_ended) st->close_code = code;
+        st->wake();
+    }
+    return 0;
+}
+
+template <class Stream>
+ssize_t Http2Connection<Stream>::read_body(nghttp2_session* session, std::int32_t id,
+                                           std::uint8_t* buffer, std::size_t length,
+                                           std::uint32_t* flags, nghttp2_data_source*, void* user) {
+    auto* self = static_cast<Http2Connection*>(user);
+    (void)session;
+    StreamState* st = self->stream_of(id);
+    if (!st) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; // the exchange is gone
+    const std::string_view body = st->ex->body;
+    const std::size_t n = std::min(length, body.size() - st->body_offset);
+    std::memcpy(buffer, body.data() + st->body_offset, n);
+    st->body_offset += n;
+    if (st->body_offset == body.size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return static_cast<ssize_t>(n);
+}
+
+template <class Stream>
+asio::awaitable<void> Http2Connection<Stream>::read_loop(
+    std::shared_ptr<Http2Connection> /*self: keeps the connection alive*/) {
+    for (;;) {
+        auto [ec, n] = co_await stream_.async_read_some(asio::buffer(in_), nothrow);
+        if (!open_) co_return;
+        if (ec) {
+            if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
+                shutdown(errc::connection_closed,
+                         goaway_ ? "the server closed the HTTP/2 connection after GOAWAY " +
+                                       code_name(goaway_code_) +
+                                       (goaway_debug_.empty() ? "" : " (" + goaway_debug_ + ")")
+                                 : std::string("the server closed the HTTP/2 connection"));
+            } else if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe) {
+                shutdown(errc::connection_reset,
+                         "the HTTP/2 connection was reset: " + ec.message());
+            } else {
+                shutdown(errc::connection_failed, "the HTTP/2 connection failed: " + ec.message());
+            }
+            co_return;
+        }
+        last_frame_at_ = Clock::now();
+        const auto rv = nghttp2_session_mem_recv(session_, in_.data(), n);
+        if (rv < 0) {
+            shutdown(errc::protocol_error, std::string("HTTP/2 protocol error from the server: ") +
+                                               nghttp2_strerror(static_cast<int>(rv)));
+            co_return;
+        }
+        signal_write();
+    }
+}
+
+template <class Stream>
+asio::awaitable<void> Http2Connection<Stream>::write_loop(
+    std::shared_ptr<Http2Connection> /*self: keeps the connection alive*/) {
+    for (;;) {
+        out_.clear();
+        while (out_.size() < write_batch_size) {
+            const std::uint8_t* data = nullptr;
+            const auto n = nghttp2_session_mem_send(session_, &data);
+            if (n < 0) {
+                shutdown(errc::protocol_error, std::string("HTTP/2 session failed: ") +
+                                                   nghttp2_strerror(static_cast<int>(n)));
+                co_return;
+            }
+            if (n == 0) break;
+            out_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+        }
+        if (!open_) co_return;
+        if (out_.empty()) {
+            if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) {
+                // Both sides are done (a GOAWAY went out or came in and no stream is left).
+                std::string why = goaway_ ? "the server ended the HTTP/2 connection (GOAWAY " +
+                                                code_name(goaway_code_) + ")"
+                                          : std::string("the HTTP/2 session ended");
+                shutdown(goaway_ && goaway_code_ == NGHTTP2_NO_ERROR ? errc::connection_closed
+                                                                     : errc::protocol_error,
+                         std::move(why));
+                co_return;
+            }
+            writer_waiting_ = true;
+            write_signal_.expires_at(Clock::time_point::max());
+            co_await write_signal_.async_wait(nothrow);
+            writer_waiting_ = false;
+            if (!open_) co_return;
+            continue;
+        }
+        writing_ = true;
+        write_started_ = Clock::now();
+        auto [ec, written] = co_await asio::async_write(stream_, asio::buffer(out_), nothrow);
+        writing_ = false;
+        if (!open_) co_return;
+        if (ec) {
+            shutdown(ec == asio::error::connection_reset || ec == asio::error::broken_pipe
+                         ? errc::connection_reset
+                         : errc::connection_failed,
+                     "writing to the HTTP/2 connection failed: " + ec.message());
+            co_return;
+        }
+    }
+}
+
+template <class Stream>
+asio::awaitable<void> Http2Connection<Stream>::ping_loop(
+    std::shared_ptr<Http2Connection> /*self: keeps the connection alive*/) {
+    for (;;) {
+        const auto deadline = ping_outstanding_ ? ping_sent_ + settings_.ping_timeout
+                                                : last_frame_at_ + settings_.ping_interval;
+        ping_timer_.expires_at(deadline);
+        co_await ping_timer_.async_wait(nothrow);
+        if (!open_) co_return;
+        const auto now = Clock::now();
+        if (ping_outstanding_) {
+            if (now - ping_sent_ >= settings_.ping_timeout) {
+                shutdown(
+                    errc::connection_failed,
+                    "the HTTP/2 connection is dead: no answer to PING within the ping timeout");
+                co_return;
+            }
+        } else if (now - last_frame_at_ >= settings_.ping_interval) {
+            if (nghttp2_submit_ping(session_, NGHTTP2_FLAG_NONE, nullptr) == 0) {
+                ping_outstanding_ = true;
+                ping_sent_ = now;
+                signal_write();
+            }
+        }
+    }
+}
+
+template <class Stream>
+std::shared_ptr<Connection> start_connection(Stream stream, const Options& options) {
+    auto c = std::make_shared<Http2Connection<Stream>>(std::move(stream), options);
+    c->start();
+    return c;
+}
+
+} // namespace
+
+std::shared_ptr<Connection> make_http2_connection(boost::beast::tcp_stream stream,
+                                                  const Options& options) {
+    return start_connection(std::move(stream), options);
+}
+
+std::shared_ptr<Connection> make_http2_connection(TlsStream stream, const Options& options) {
+    return start_connection(std::move(stream), options);
+}
+
+} // namespace nector::http::detail

@@ -1,0 +1,22 @@
+// HTTP/2 connections: nghttp2's session driven from Asio over a TCP (h2c) or TLS (h2)
+// stream. One reader feeds every received byte to the session; one writer sends
+// everything the session has queued in batched socket writes; each exchange is a
+// stream that waits for its own response.
+#pragma once
+
+#include "http/connection.hpp"
+#include "http/tls.hpp"
+
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include <memory>
+
+namespace nector::http::detail {
+
+/// Starts HTTP/2 on a connected stream: queues the connection preface and SETTINGS (sent
+/// with the first request) and starts the connection's reader, writer and PING checks.
+std::shared_ptr<Connection> make_http2_connection(boost::beast::tcp_stream stream,
+                                                  const Options& options);
+std::shared_ptr<Connection> make_http2_connection(TlsStream stream, const Options& options);
+
+} // namespace nector::http::detail
