@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -50,6 +51,13 @@ public:
     virtual bool multiplexed() const noexcept { return false; }
     /// Exchanges in progress on a multiplexed connection.
     virtual std::size_t in_flight() const noexcept { return 0; }
+    /// The peer's limits are known (HTTP/2: its SETTINGS arrived). Until then a multiplexed
+    /// connection takes one exchange, and other requests wait for it rather than open more.
+    virtual bool negotiated() const noexcept { return true; }
+
+    /// Called (by a multiplexed connection) when it can take more exchanges than before, or
+    /// closed itself: its SETTINGS arrived, or it failed. The pool wakes its waiters.
+    std::function<void()> on_capacity;
 
     Origin origin;
     std::size_t exchanges = 0; ///< exchanges completed; > 0 means a reused connection

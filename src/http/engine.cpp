@@ -195,6 +195,7 @@ asio::awaitable<std::shared_ptr<Connection>> Engine::open(const Origin& origin, 
     stream.expires_never();
     stream.socket().set_option(tcp::no_delay(true));
     timings.connect = SteadyClock::now() - connect_started;
+    ++metrics.connections_opened;
 
     if (!origin.tls) {
         if (options.http2_prior_knowledge) {
@@ -237,15 +238,17 @@ asio::awaitable<Response> Engine::exchange(std::string_view method, const Target
             lease.release(false);
             // A reused keep-alive connection the server had already closed: nothing of the
             // request was processed, so an idempotent request is replayed once, fresh.
-            if (reused && !replayed_stale && !ex.response_started && is_idempotent(method) &&
-                code_of(failure) == condition::network) {
+            if (reused && !replayed_stale && !ex.refused && !ex.response_started &&
+                is_idempotent(method) && code_of(failure) == condition::network) {
                 replayed_stale = true;
+                ++metrics.replays;
                 continue;
             }
             // HTTP/2 streams the server did not process (REFUSED_STREAM, or above a
             // GOAWAY's last stream id) are replayed once, whatever the method.
             if (ex.refused && !replayed_refused) {
                 replayed_refused = true;
+                ++metrics.replays;
                 continue;
             }
             std::rethrow_exception(failure);
@@ -444,6 +447,7 @@ std::shared_ptr<ResilienceRegistry> make_resilience(const Options& o) {
 Metrics Engine::snapshot() const {
     Metrics m = metrics;
     m.breakers = resilience->breaker_metrics();
+    m.open_connections = pool_ ? pool_->open_connections() : 0;
     return m;
 }
 

@@ -118,6 +118,7 @@ public:
     Version version() const noexcept override { return Version::http_2; }
     bool multiplexed() const noexcept override { return true; }
     std::size_t in_flight() const noexcept override { return streams_.size(); }
+    bool negotiated() const noexcept override { return settings_received_; }
 
 private:
     // Session callbacks (user_data is the connection).
@@ -172,6 +173,8 @@ private:
     Clock::time_point last_frame_at_ = Clock::now();
     Clock::time_point ping_sent_{};
     bool ping_outstanding_ = false;
+    bool settings_received_ = false;
+    bool capacity_grew_ = false; // tell the pool after the current mem_recv
 };
 
 template <class Stream>
@@ -243,7 +246,9 @@ std::size_t Http2Connection<Stream>::stream_limit() const noexcept {
 
 template <class Stream>
 bool Http2Connection<Stream>::available() const noexcept {
-    return open_ && !goaway_ && streams_.size() < stream_limit() &&
+    // Until the server's SETTINGS say how many streams it takes, one (RFC 9113 §5.1.2).
+    const std::size_t limit = settings_received_ ? stream_limit() : 1;
+    return open_ && !goaway_ && streams_.size() < limit &&
            nghttp2_session_check_request_allowed(session_) != 0;
 }
 
@@ -260,6 +265,7 @@ void Http2Connection<Stream>::shutdown(errc code, std::string text) noexcept {
     for (StreamState* st : streams_) {
         if (!st->closed) st->fail(code, error_text_);
     }
+    if (on_capacity) on_capacity();
 }
 
 template <class Stream>
@@ -361,10 +367,12 @@ asio::awaitable<void> Http2Connection<Stream>::exchange(Exchange& ex) {
     signal_write();
 
     while (!st.closed && !st.error) {
+        // Inactivity limits: write while the request is going out, read after that.
+        const auto now = Clock::now();
         const Duration limit = st.request_sent ? options.timeout.read : options.timeout.write;
         const auto deadline = st.last_progress + limit;
-        if (Clock::now() >= deadline) {
-            if (!st.request_sent && writing_ && Clock::now() - write_started_ >= write_timeout_) {
+        if (now >= deadline) {
+            if (!st.request_sent && writing_ && now - write_started_ >= write_timeout_) {
                 // The socket itself is stuck: no stream on this connection can progress.
                 shutdown(errc::write_timeout, "sending stalled for the write timeout");
             }
@@ -375,7 +383,10 @@ asio::awaitable<void> Http2Connection<Stream>::exchange(Exchange& ex) {
                     (reading ? "reading the response: no progress within the read timeout"
                              : "sending the request: no progress within the write timeout"));
         }
-        st.timer.expires_at(deadline);
+        // Until the request is out, look again within the read timeout too (the send
+        // completing does not wake this wait).
+        st.timer.expires_at(st.request_sent ? deadline
+                                            : std::min(deadline, now + options.timeout.read));
         st.woken = false;
         auto [ec] = co_await st.timer.async_wait(nothrow);
         if (st.closed || st.error) break;
@@ -471,6 +482,12 @@ int Http2Connection<Stream>::on_frame_recv(nghttp2_session*, const nghttp2_frame
             break;
         case NGHTTP2_PING:
             if (frame->hd.flags & NGHTTP2_FLAG_ACK) self->ping_outstanding_ = false;
+            break;
+        case NGHTTP2_SETTINGS:
+            if (!(frame->hd.flags & NGHTTP2_FLAG_ACK)) {
+                self->settings_received_ = true;
+                self->capacity_grew_ = true; // the stream limit is known, or may have risen
+            }
             break;
         default:
             break;
@@ -584,6 +601,10 @@ asio::awaitable<void> Http2Connection<Stream>::read_loop(
             co_return;
         }
         signal_write();
+        if (capacity_grew_) {
+            capacity_grew_ = false;
+            if (on_capacity) on_capacity();
+        }
     }
 }
 

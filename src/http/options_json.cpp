@@ -226,6 +226,29 @@ void apply_breaker(const json::value& v, CircuitBreakerPolicy& b) {
     }
 }
 
+void apply_http2(const json::value& v, Http2Settings& h) {
+    for (const auto& [k, value] : to_object("http2_settings", v)) {
+        const std::string key = "http2_settings." + std::string(k);
+        const auto window = [&] {
+            const std::size_t n = to_count(key, value);
+            if (n > 0x7fffffffU) bad(key, "must be at most 2^31-1");
+            return static_cast<std::uint32_t>(n);
+        };
+        if (k == "stream_window")
+            h.stream_window = window();
+        else if (k == "connection_window")
+            h.connection_window = window();
+        else if (k == "max_concurrent_streams")
+            h.max_concurrent_streams = window();
+        else if (k == "ping_interval")
+            h.ping_interval = to_duration(key, value);
+        else if (k == "ping_timeout")
+            h.ping_timeout = to_duration(key, value);
+        else
+            bad(key, "is not an HTTP/2 setting");
+    }
+}
+
 } // namespace
 
 Options options_from_json(const boost::json::value& config, Options base) {
@@ -252,6 +275,8 @@ Options options_from_json(const boost::json::value& config, Options base) {
             base.http2 = to_bool(key, value);
         else if (k == "http2_prior_knowledge")
             base.http2_prior_knowledge = to_bool(key, value);
+        else if (k == "http2_settings")
+            apply_http2(value, base.http2_settings);
         else if (k == "max_response_bytes")
             base.max_response_bytes = to_count(key, value);
         else if (k == "user_agent")

@@ -39,7 +39,12 @@ Pool::OriginCount& Pool::entry(const Origin& origin) {
 bool Pool::wait_for_connect(const Origin& origin) {
     if (!expect_multiplexed_) return false;
     const OriginCount& e = entry(origin);
-    return e.connecting > 0 && !e.http1 && expect_multiplexed_(origin);
+    if (e.http1 || !expect_multiplexed_(origin)) return false;
+    if (e.connecting > 0) return true;
+    // A new HTTP/2 connection whose SETTINGS have not arrived may soon take many streams.
+    return std::any_of(shared_.begin(), shared_.end(), [&](const auto& c) {
+        return c->origin == origin && c->is_open() && !c->negotiated();
+    });
 }
 
 std::shared_ptr<Connection> Pool::take_shared(const Origin& origin) {
@@ -207,6 +212,9 @@ asio::awaitable<Lease> Pool::acquire(const Origin& origin, Timings& timings,
             c->origin = origin;
             if (c->multiplexed()) {
                 c->idle_since = std::chrono::steady_clock::now();
+                c->on_capacity = [this, alive = std::weak_ptr<bool>(alive_)] {
+                    if (auto a = alive.lock(); a && *a) wake_one();
+                };
                 shared_.push_back(c);
                 wake_one(); // the requests that waited for this connection share it
                 co_return Lease(this, std::move(c));

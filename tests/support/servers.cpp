@@ -15,10 +15,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -33,6 +36,9 @@ namespace nector::test {
 namespace fs = std::filesystem;
 
 namespace {
+
+/// How long a server may take to say it is listening.
+constexpr std::chrono::seconds startup_limit{30};
 
 [[noreturn]] void throw_error(int error, const std::string& what) {
     throw std::system_error(error, std::generic_category(), what);
@@ -208,6 +214,37 @@ void run_checked(const std::vector<std::string>& argv, const fs::path& log) {
     throw std::runtime_error("`" + join(argv) + "` " + describe(status) + ":\n" + read_file(log));
 }
 
+/// What a child printed before read_until() returned.
+struct ChildOutput {
+    std::string text;
+    bool timed_out{false};
+};
+
+/// Reads `fd` until `done(text so far)` holds, end of file, or `limit` passes: a blocking poll,
+/// woken by output or by the writer's exit (a bounded wait for a line, not a readiness poll).
+ChildOutput read_until(int fd, const std::function<bool(std::string_view)>& done,
+                       std::chrono::seconds limit) {
+    ChildOutput output;
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done(output.text)) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        pollfd ready{fd, POLLIN, 0};
+        const int polled = ::poll(&ready, 1, static_cast<int>(std::max<long>(left.count(), 0)));
+        if (polled < 0 && errno == EINTR) continue;
+        if (polled == 0) {
+            output.timed_out = true;
+            break;
+        }
+        char buffer[512];
+        const ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        output.text.append(buffer, static_cast<std::size_t>(n));
+    }
+    return output;
+}
+
 /// A TCP socket listening on 127.0.0.1 with an ephemeral port (close-on-exec).
 Fd listen_on_loopback(std::uint16_t& port) {
     Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -281,6 +318,16 @@ authorityKeyIdentifier = keyid
 )";
 }
 
+/// The static files nginx and nghttpd serve (see Nginx in servers.hpp).
+void write_static_files(const fs::path& docroot) {
+    fs::create_directory(docroot);
+    write_file(docroot / "hello.txt", "hello\n");
+    write_file(docroot / "12b.txt", "hello world\n");
+    std::string mebibyte(std::size_t{1} << 20, '\0');
+    for (std::size_t i = 0; i < mebibyte.size(); ++i) mebibyte[i] = static_cast<char>(i % 251);
+    write_file(docroot / "1m.bin", mebibyte);
+}
+
 // --- nginx ------------------------------------------------------------------------------------
 
 constexpr int nginx_status_codes[] = {200, 204, 400, 404, 418, 500, 502, 503};
@@ -292,15 +339,21 @@ std::string nginx_locations(const fs::path& docroot) {
         text += "        location = /status/" + c + " { return " + c + "; }\n";
     }
     text += "        location = /redirect { return 302 /hello.txt; }\n";
+    // add_trailer makes an HTTP/1.1 response chunked; over HTTP/2 it is a trailing HEADERS frame.
+    text +=
+        "        location = /trailers { default_type text/plain; "
+        "add_trailer x-checksum abc always; return 200 \"body\\n\"; }\n";
     return text;
 }
 
 std::string nginx_config(const fs::path& dir, const fs::path& docroot, const Certificates& certs,
-                         const std::uint16_t (&ports)[5]) {
+                         const std::uint16_t (&ports)[7]) {
     const std::string d = dir.string();
     const std::string locations = nginx_locations(docroot);
-    auto listen = [](std::uint16_t port, bool tls) {
-        return "        listen 127.0.0.1:" + std::to_string(port) + (tls ? " ssl;\n" : ";\n");
+    // `parameters`: "", " ssl", " http2" or " ssl http2". http2 is per address:port, so the other
+    // ports stay HTTP/1.1 only.
+    auto listen = [](std::uint16_t port, std::string_view parameters = "") {
+        return "        listen 127.0.0.1:" + std::to_string(port) + std::string(parameters) + ";\n";
     };
     auto certificate = [](const fs::path& cert, const fs::path& key) {
         return "        ssl_certificate " + cert.string() + ";\n        ssl_certificate_key " +
@@ -325,18 +378,69 @@ std::string nginx_config(const fs::path& dir, const fs::path& docroot, const Cer
     text += "    default_type application/octet-stream;\n";
     text += "    keepalive_requests 10000;\n";
     text += "    ssl_protocols TLSv1.2 TLSv1.3;\n";
-    text += "    server {\n" + listen(ports[0], false) + locations + "    }\n";
-    text += "    server {\n" + listen(ports[1], true) +
+    text += "    server {\n" + listen(ports[0]) + locations + "    }\n";
+    text += "    server {\n" + listen(ports[1], " ssl") +
             certificate(certs.server_cert, certs.server_key) + locations + "    }\n";
-    text += "    server {\n" + listen(ports[2], true) +
+    text += "    server {\n" + listen(ports[2], " ssl") +
             certificate(certs.wrong_host_cert, certs.wrong_host_key) + locations + "    }\n";
-    text += "    server {\n" + listen(ports[3], true) +
+    text += "    server {\n" + listen(ports[3], " ssl") +
             certificate(certs.expired_cert, certs.expired_key) + locations + "    }\n";
-    text += "    server {\n" + listen(ports[4], true) +
+    text += "    server {\n" + listen(ports[4], " ssl") +
             certificate(certs.server_cert, certs.server_key) + "        ssl_client_certificate " +
             certs.ca_cert.string() + ";\n        ssl_verify_client on;\n" + locations + "    }\n";
+    text += "    server {\n" + listen(ports[5], " ssl http2") +
+            certificate(certs.server_cert, certs.server_key) + locations + "    }\n";
+    text += "    server {\n" + listen(ports[6], " http2") + locations + "    }\n";
     text += "}\n";
     return text;
+}
+
+// --- nghttpd ----------------------------------------------------------------------------------
+
+/// The port of the one IPv4 socket in LISTEN state that process `pid` holds: its socket inodes
+/// (/proc/PID/fd links "socket:[INODE]") matched against /proc/PID/net/tcp. Throws
+/// std::runtime_error when there is none.
+std::uint16_t listening_port(pid_t pid) {
+    const fs::path proc = "/proc/" + std::to_string(pid);
+    std::set<std::string> inodes;
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(proc / "fd", error)) {
+        std::error_code unreadable; // a descriptor closed meanwhile
+        const std::string target = fs::read_symlink(entry.path(), unreadable).string();
+        if (!unreadable && target.starts_with("socket:[") && target.ends_with("]")) {
+            inodes.insert(target.substr(8, target.size() - 9));
+        }
+    }
+    if (error) {
+        throw std::runtime_error("cannot list " + (proc / "fd").string() + ": " + error.message());
+    }
+    std::ifstream table(proc / "net" / "tcp");
+    std::string line;
+    std::getline(table, line); // column titles
+    // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode ...
+    while (std::getline(table, line)) {
+        std::istringstream fields(line);
+        std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+        fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
+            timeout >> inode;
+        const auto colon = local.find(':');
+        if (state != "0A" || colon == std::string::npos || !inodes.contains(inode)) continue;
+        return static_cast<std::uint16_t>(std::stoul(local.substr(colon + 1), nullptr, 16));
+    }
+    throw std::runtime_error("no listening IPv4 socket among the descriptors of process " +
+                             std::to_string(pid));
+}
+
+/// Whether nghttpd's -v output has the line it prints once a socket listens
+/// ("IPv4: listen 127.0.0.1:0" - the port as given, not as bound).
+bool has_listen_line(std::string_view text) {
+    for (const std::string_view family : {"IPv4: listen ", "IPv6: listen "}) {
+        const auto at = text.find(family);
+        if (at != std::string_view::npos && text.find('\n', at) != std::string_view::npos) {
+            return true;
+        }
+    }
+    return false;
 }
 
 } // namespace
@@ -453,12 +557,7 @@ Nginx::Nginx(const Certificates& certs, const NginxOptions& options) : dir_("nec
     require_executable(options.binary, "install Debian's nginx-light");
     const fs::path d = dir_.path();
     docroot_ = d / "www";
-    fs::create_directory(docroot_);
-    write_file(docroot_ / "hello.txt", "hello\n");
-    write_file(docroot_ / "12b.txt", "hello world\n");
-    std::string mebibyte(std::size_t{1} << 20, '\0');
-    for (std::size_t i = 0; i < mebibyte.size(); ++i) mebibyte[i] = static_cast<char>(i % 251);
-    write_file(docroot_ / "1m.bin", mebibyte);
+    write_static_files(docroot_);
 
     // The sockets listen before nginx starts, so a client can connect as soon as this
     // constructor returns: the kernel queues the connections until nginx accepts them.
@@ -500,10 +599,108 @@ std::string Nginx::https_url(std::string_view path) const {
     return make_url("https", https_port(), path);
 }
 
+std::string Nginx::h2_url(std::string_view path) const {
+    return make_url("https", h2_port(), path);
+}
+
+std::string Nginx::h2c_url(std::string_view path) const {
+    return make_url("http", h2c_port(), path);
+}
+
 fs::path Nginx::error_log() const { return dir_.path() / "error.log"; }
 
 Nginx& nginx() {
     static Nginx instance(certificates());
+    return instance;
+}
+
+// --- Nghttpd ----------------------------------------------------------------------------------
+
+Nghttpd::Instance::~Instance() {
+    // The child's end of the pipe closes when it exits, which ends the log writer.
+    stop(pid);
+    if (log_writer.joinable()) log_writer.join();
+}
+
+Nghttpd::Nghttpd(const Certificates& certs, const NghttpdOptions& options)
+    : dir_("nector-nghttpd") {
+    require_executable(options.binary, "install Debian's nghttp2-server");
+    docroot_ = dir_.path() / "www";
+    write_static_files(docroot_);
+    const std::vector<std::string> common = {
+        options.binary.string(), "-v", "-a", "127.0.0.1", "-d", docroot_.string(), "--echo-upload"};
+    auto tls = common;
+    tls.insert(tls.end(), {"--trailer", "x-trailer: yes", "0", certs.server_key.string(),
+                           certs.server_cert.string()});
+    start(tls_, tls, "tls");
+    auto h2c = common;
+    h2c.insert(h2c.end(), {"--no-tls", "0"});
+    start(h2c_, h2c, "h2c");
+}
+
+void Nghttpd::start(Instance& instance, std::vector<std::string> argv, const std::string& name) {
+    int ends[2];
+    if (::pipe2(ends, O_CLOEXEC) != 0) throw_errno("pipe2");
+    Fd reader(ends[0]);
+    Fd writer(ends[1]);
+
+    ChildSpec spec;
+    spec.argv = std::move(argv);
+    spec.log = dir_.path() / ("nghttpd-" + name + ".stderr");
+    spec.stdout_fd = writer.get();
+    instance.pid = spawn(spec);
+    writer.reset();
+
+    // nghttpd prints the line after listen() succeeded, so connections queue from then on.
+    auto output = read_until(reader.get(), has_listen_line, startup_limit);
+    std::string failure;
+    if (has_listen_line(output.text)) {
+        try {
+            instance.port = listening_port(instance.pid);
+        } catch (const std::runtime_error& e) {
+            failure = e.what();
+        }
+    } else {
+        failure = output.timed_out ? "no \"listen\" line within 30 s" : "it exited";
+    }
+    if (!failure.empty()) {
+        stop(std::exchange(instance.pid, -1));
+        throw std::runtime_error("nghttpd (" + join(spec.argv) + ") did not start: " + failure +
+                                 "; its output:\n" + output.text + read_file(spec.log));
+    }
+
+    // -v traces every frame on stdout: keep draining the pipe, into the log.
+    const fs::path log = dir_.path() / ("nghttpd-" + name + ".log");
+    write_file(log, output.text);
+    instance.log_writer = std::thread([reader = std::move(reader), log] {
+        std::ofstream out(log, std::ios::binary | std::ios::app);
+        char buffer[4096];
+        for (;;) {
+            const ssize_t n = ::read(reader.get(), buffer, sizeof buffer);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return;
+            out.write(buffer, n);
+            out.flush();
+        }
+    });
+}
+
+Nghttpd::~Nghttpd() = default;
+
+std::string Nghttpd::tls_url(std::string_view path) const {
+    return make_url("https", tls_port(), path);
+}
+
+std::string Nghttpd::h2c_url(std::string_view path) const {
+    return make_url("http", h2c_port(), path);
+}
+
+fs::path Nghttpd::tls_log() const { return dir_.path() / "nghttpd-tls.log"; }
+
+fs::path Nghttpd::h2c_log() const { return dir_.path() / "nghttpd-h2c.log"; }
+
+Nghttpd& nghttpd() {
+    static Nghttpd instance(certificates());
     return instance;
 }
 
@@ -528,27 +725,10 @@ Httpbin::Httpbin(const HttpbinOptions& options) : dir_("nector-httpbin") {
     pid_ = spawn(spec);
     writer.reset();
 
-    // The launcher prints the port only once its socket listens. Bounded wait for that line:
-    // a blocking poll on the pipe, woken by the line or by the launcher's exit.
-    std::string line;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    bool timed_out = false;
-    while (line.find('\n') == std::string::npos) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        pollfd ready{reader.get(), POLLIN, 0};
-        const int polled = ::poll(&ready, 1, static_cast<int>(std::max<long>(left.count(), 0)));
-        if (polled < 0 && errno == EINTR) continue;
-        if (polled == 0) {
-            timed_out = true;
-            break;
-        }
-        char buffer[64];
-        const ssize_t n = ::read(reader.get(), buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        line.append(buffer, static_cast<std::size_t>(n));
-    }
+    // The launcher prints the port only once its socket listens.
+    const auto [line, timed_out] = read_until(
+        reader.get(), [](std::string_view text) { return text.find('\n') != text.npos; },
+        startup_limit);
     int port = 0;
     try {
         port = std::stoi(line);

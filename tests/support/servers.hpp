@@ -1,9 +1,10 @@
 // Real servers for integration tests, each started once per test process on first use and
-// stopped at process exit: a test PKI made with the openssl tool, nginx (static files over HTTP
-// and several HTTPS flavours) and httpbin. Every port is ephemeral and on 127.0.0.1, and each
-// server accepts connections as soon as its accessor returns (no sleeping, no polling).
+// stopped at process exit: a test PKI made with the openssl tool, nginx (static files over
+// HTTP/1.1, several HTTPS flavours, and HTTP/2 with and without TLS), nghttpd (nghttp2's HTTP/2
+// server) and httpbin. Every port is ephemeral and on 127.0.0.1, and each server accepts
+// connections as soon as its accessor returns (no sleeping, no polling).
 //
-// A missing tool (openssl, nginx, python3, the httpbin module) makes the accessor throw
+// A missing tool (openssl, nginx, nghttpd, python3, the httpbin module) makes the accessor throw
 // std::runtime_error naming what is missing: the calling test fails, it is never skipped.
 //
 // The child processes get PR_SET_PDEATHSIG, so they die with the test process even when it is
@@ -17,6 +18,8 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 namespace nector::test {
 
@@ -75,7 +78,14 @@ struct NginxOptions {
 ///   /1m.bin      1 MiB (1048576 bytes), byte i == i % 251 (application/octet-stream)
 ///   /status/CODE an empty response with that status, CODE in 200 204 400 404 418 500 502 503
 ///   /redirect    302 to /hello.txt
-/// nginx answers HTTP/1.1 only (no h2 in ALPN).
+///   /trailers    200 "body\n" (text/plain) followed by the trailer field `x-checksum: abc`:
+///                a trailing HEADERS frame over HTTP/2; over HTTP/1.1 the response is chunked
+///                (no Content-Length) with the trailer after the last chunk
+/// nginx cannot echo request bodies (POST to a static file is 405).
+/// Every port answers HTTP/1.1 only, except h2_port() and h2c_port(). On the other TLS ports
+/// ALPN selects http/1.1, and a client offering h2 alone fails the handshake
+/// (no_application_protocol alert). h2c_port() speaks HTTP/2 with prior knowledge only: no
+/// Upgrade, and an HTTP/1.1 request gets HTTP/2 frames back.
 class Nginx {
 public:
     /// Writes the configuration, checks it with `nginx -t`, binds the listening sockets in this
@@ -101,11 +111,19 @@ public:
     /// TLS with server_cert that requires a client certificate signed by the test CA: 200
     /// with one, 400 without (the handshake itself succeeds).
     std::uint16_t mtls_port() const { return ports_[4]; }
+    /// TLS with server_cert, ALPN offering h2 then http/1.1 (nginx's `listen ... ssl http2`).
+    std::uint16_t h2_port() const { return ports_[5]; }
+    /// Plaintext HTTP/2 with prior knowledge, h2c (nginx's `listen ... http2`).
+    std::uint16_t h2c_port() const { return ports_[6]; }
 
     /// "http://127.0.0.1:HTTP_PORT" + path.
     std::string url(std::string_view path = "/") const;
     /// "https://127.0.0.1:HTTPS_PORT" + path.
     std::string https_url(std::string_view path = "/") const;
+    /// "https://127.0.0.1:H2_PORT" + path.
+    std::string h2_url(std::string_view path = "/") const;
+    /// "http://127.0.0.1:H2C_PORT" + path.
+    std::string h2c_url(std::string_view path = "/") const;
 
     const std::filesystem::path& docroot() const { return docroot_; }
     /// nginx's error log (notice level), for diagnostics.
@@ -114,13 +132,80 @@ public:
 private:
     TempDir dir_;
     std::filesystem::path docroot_;
-    std::uint16_t ports_[5]{};
+    std::uint16_t ports_[7]{};
     pid_t pid_{-1};
 };
 
 /// The process's nginx, started on first call (thread-safe) with certificates().
 /// Throws like Nginx().
 Nginx& nginx();
+
+/// Options for starting Nghttpd.
+struct NghttpdOptions {
+    std::filesystem::path binary = "/usr/sbin/nghttpd"; ///< Debian package nghttp2-server.
+};
+
+/// Two nghttpd processes (one worker thread each) serving one docroot in a temporary directory
+/// with nginx's static files: /hello.txt, /12b.txt and /1m.bin (see Nginx). Both echo the body
+/// of every POST or PUT, whatever the path (`--echo-upload`: 200, header nghttpd-response: echo).
+/// A missing file is 404. HTTP/2 only:
+///   tls_port()  TLS with Certificates::server_cert, ALPN h2 only. Every response with a body
+///               ends with the trailer field `x-trailer: yes` (`--trailer`) and announces it
+///               with `trailer: x-trailer`.
+///   h2c_port()  plaintext HTTP/2 with prior knowledge (`--no-tls`), no trailers.
+class Nghttpd {
+public:
+    /// Starts both with port 0 and `-v` on a pipe, reads up to the "listen" line nghttpd prints
+    /// after listen() returns, then takes the bound port from the child's listening socket
+    /// (/proc/PID/fd against /proc/PID/net/tcp). A thread per child then copies the rest of its
+    /// output (a trace of every frame) to its log. So every port accepts connections when this
+    /// returns. `certificates` must outlive this. Throws std::runtime_error when nghttpd is
+    /// missing, exits or stays silent for 30 s (with its output), or the port is not found.
+    explicit Nghttpd(const Certificates& certificates, const NghttpdOptions& options = {});
+
+    /// Stops both (SIGTERM, then waits for them), joins the log threads, removes the directory.
+    ~Nghttpd();
+
+    Nghttpd(const Nghttpd&) = delete;
+    Nghttpd& operator=(const Nghttpd&) = delete;
+
+    std::uint16_t tls_port() const { return tls_.port; }
+    std::uint16_t h2c_port() const { return h2c_.port; }
+
+    /// "https://127.0.0.1:TLS_PORT" + path.
+    std::string tls_url(std::string_view path = "/") const;
+    /// "http://127.0.0.1:H2C_PORT" + path.
+    std::string h2c_url(std::string_view path = "/") const;
+
+    const std::filesystem::path& docroot() const { return docroot_; }
+    /// The frame traces (nghttpd -v), for diagnostics.
+    std::filesystem::path tls_log() const;
+    std::filesystem::path h2c_log() const;
+
+private:
+    /// One running nghttpd; stopped (and its log writer joined) on destruction.
+    struct Instance {
+        Instance() = default;
+        Instance(const Instance&) = delete;
+        Instance& operator=(const Instance&) = delete;
+        ~Instance();
+
+        pid_t pid{-1};
+        std::uint16_t port{0};
+        std::thread log_writer; ///< Copies the child's stdout to its log until end of file.
+    };
+
+    void start(Instance& instance, std::vector<std::string> argv, const std::string& name);
+
+    TempDir dir_;
+    std::filesystem::path docroot_;
+    Instance tls_;
+    Instance h2c_;
+};
+
+/// The process's nghttpd pair, started on first call (thread-safe) with certificates().
+/// Throws like Nghttpd().
+Nghttpd& nghttpd();
 
 /// Options for starting Httpbin.
 struct HttpbinOptions {

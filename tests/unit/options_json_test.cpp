@@ -19,6 +19,9 @@ TEST(OptionsJson, ReadsEveryOption) {
                    "max_idle_connections": 2, "idle_timeout": 0.25},
         "follow_redirects": false, "max_redirects": 4, "verify_ssl": false,
         "tls": {"ca_file": "/ca.pem", "min_version": "1.3"}, "http2": true,
+        "http2_prior_knowledge": true,
+        "http2_settings": {"stream_window": 65536, "connection_window": 1048576,
+                           "max_concurrent_streams": 8, "ping_interval": 2, "ping_timeout": 0.5},
         "max_response_bytes": 1024, "user_agent": "me", "raise_for_status": false,
         "retry": {"max_retries": 1, "backoff_factor": 0.1, "max_backoff": 2, "jitter": "none",
                   "retry_status_codes": [503], "retry_all_methods": true, "max_retry_after": 5,
@@ -36,6 +39,12 @@ TEST(OptionsJson, ReadsEveryOption) {
     EXPECT_FALSE(o.verify_ssl);
     EXPECT_EQ(o.tls.min_version, TlsVersion::tls1_3);
     EXPECT_TRUE(o.http2);
+    EXPECT_TRUE(o.http2_prior_knowledge);
+    EXPECT_EQ(o.http2_settings.stream_window, 65536u);
+    EXPECT_EQ(o.http2_settings.connection_window, 1048576u);
+    EXPECT_EQ(o.http2_settings.max_concurrent_streams, 8u);
+    EXPECT_EQ(o.http2_settings.ping_interval, 2s);
+    EXPECT_EQ(o.http2_settings.ping_timeout, 500ms);
     EXPECT_EQ(o.max_response_bytes, 1024u);
     EXPECT_EQ(o.user_agent, "me");
     EXPECT_FALSE(o.raise_for_status);
@@ -81,6 +90,9 @@ TEST(OptionsJson, BadKeysAndValuesNameTheKey) {
         {R"({"tls": {"min_version": "1.1"}})", "\"tls.min_version\""},
         {R"({"headers": {"X": null}})", "\"headers.X\""},
         {R"({"circuit_breaker": {"threshold": 1}})", "\"circuit_breaker.threshold\""},
+        {R"({"http2_settings": {"window": 1}})", "\"http2_settings.window\""},
+        {R"({"http2_settings": {"stream_window": 4294967296}})",
+         "\"http2_settings.stream_window\""},
         {R"([1])", "\"config\""},
     };
     for (const auto& [text, key] : cases) {

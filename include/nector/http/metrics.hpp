@@ -17,6 +17,11 @@ struct Metrics {
     std::uint64_t retries = 0;            ///< retries made
     std::uint64_t retries_suppressed = 0; ///< retries the retry budget refused
     std::uint64_t breaker_rejections = 0; ///< calls an open breaker refused
+    std::uint64_t connections_opened = 0; ///< connections made (TCP, plus TLS for https)
+    std::uint64_t open_connections = 0;   ///< connections open when the snapshot was taken
+    /// Requests sent again, within an attempt, because the server had not processed them:
+    /// a stale keep-alive connection, an HTTP/2 REFUSED_STREAM or GOAWAY.
+    std::uint64_t replays = 0;
     /// Transitions of the breakers this transport uses (shared with its factory's
     /// other transports, as the breakers are).
     BreakerMetrics breakers{};

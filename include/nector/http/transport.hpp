@@ -95,7 +95,9 @@ void apply_json_payload(const json::value& payload, HttpMessage& out);
 /// (not_connected).
 ///
 /// Lifetime: the transport's sockets belong to its executor's io_context, so destroy the
-/// transport (or disconnect() it) before that io_context, as with any Asio socket.
+/// transport (or disconnect() it) before that io_context, as with any Asio socket. An open
+/// HTTP/2 connection keeps a read pending (for the server's PING, SETTINGS and GOAWAY), so
+/// io_context::run() returns only once the transport is disconnected or destroyed.
 ///
 /// Threads: a transport is bound to one executor and may be used by many coroutines
 /// running on it. With an io_context run by several threads, give it a strand.
@@ -109,9 +111,10 @@ void apply_json_payload(const json::value& payload, HttpMessage& out);
 ///
 /// @par Per-Operation Cancellation
 /// request(), send() and async_request() support terminal cancellation (a cancelled
-/// co_spawn, awaitable operators, bind_cancellation_slot): the exchange is aborted, its
-/// connection closed (never returned to the pool half-read), and the operation completes
-/// with operation_aborted.
+/// co_spawn, awaitable operators, bind_cancellation_slot): the exchange is aborted and the
+/// operation completes with operation_aborted. Over HTTP/1.1 its connection is closed
+/// (never returned to the pool half-read); over HTTP/2 its stream is reset (RST_STREAM
+/// CANCEL) and the connection carries on.
 template <Message M = HttpMessage>
 class HTTPTransport {
 public:
