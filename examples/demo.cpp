@@ -1,6 +1,6 @@
-// nector's demo: an HTTP transport against a local server (scripts/demo starts httpbin
-// and passes its URL). GET, POST JSON, concurrent requests, send/receive, and errors
-// mapped to their types.
+// nector's demo: an HTTP transport against local servers (scripts/demo starts httpbin and
+// nghttpd and passes their URLs). GET, POST JSON, concurrent requests, send/receive,
+// errors mapped to their types, and HTTP/2: many concurrent requests on one connection.
 #include <nector/nector.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -112,18 +112,60 @@ asio::awaitable<void> demo(std::string base) {
     co_await t.disconnect();
 }
 
+asio::awaitable<void> demo_http2(std::string base) {
+    std::printf("\n6. HTTP/2 (h2c, prior knowledge) against nghttpd at %s\n", base.c_str());
+    HTTPTransport<> t({.base_url = base, .http2_prior_knowledge = true});
+    co_await t.connect();
+    Response r = co_await t.get("/hello.txt");
+    std::printf("  GET /hello.txt: %d over %s, body %s", r.status,
+                std::string(nector::http::to_string(r.version)).c_str(), r.body.c_str());
+    HttpMessage upload{.method = "POST", .url = "/echo", .content = nector::to_bytes("ping")};
+    r = co_await t.request(std::move(upload));
+    std::printf("  POST /echo: the server echoed \"%s\"\n", r.body.c_str());
+
+    auto ex = co_await asio::this_coro::executor;
+    asio::steady_timer all_done(ex, asio::steady_timer::time_point::max());
+    int pending = 100;
+    int ok = 0;
+    int failures = 0;
+    for (int i = 0; i < 100; ++i) {
+        asio::co_spawn(ex, t.get("/hello.txt"), [&](std::exception_ptr e, Response reply) {
+            if (!e && reply.status == 200 && reply.version == nector::http::Version::http_2) ++ok;
+            if (e && ++failures == 1) {
+                try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& error) {
+                    std::printf("  first error: %s\n", error.what());
+                }
+            }
+            if (--pending == 0) all_done.cancel();
+        });
+    }
+    co_await all_done.async_wait(asio::as_tuple(asio::use_awaitable));
+    std::printf("  100 concurrent GETs: %d answered over HTTP/2, on %llu connection(s) in all\n",
+                ok, static_cast<unsigned long long>(t.metrics().connections_opened));
+    co_await t.disconnect();
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 2) {
-        std::fprintf(stderr, "usage: %s BASE_URL   (scripts/demo starts a server and passes it)\n",
+    if (argc != 2 && argc != 3) {
+        std::fprintf(stderr,
+                     "usage: %s BASE_URL [H2C_BASE_URL]   (scripts/demo starts the servers and "
+                     "passes them)\n",
                      argv[0]);
         return 2;
     }
     std::printf("nector %s demo against %s\n\n", nector::version, argv[1]);
     asio::io_context io;
     bool failed = false;
-    asio::co_spawn(io, demo(argv[1]), [&](std::exception_ptr e) {
+    const std::string h2_base = argc == 3 ? argv[2] : "";
+    const auto both = [&]() -> asio::awaitable<void> {
+        co_await demo(argv[1]);
+        if (!h2_base.empty()) co_await demo_http2(h2_base);
+    };
+    asio::co_spawn(io, both(), [&](std::exception_ptr e) {
         if (!e) return;
         failed = true;
         try {

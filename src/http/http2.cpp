@@ -131,6 +131,7 @@ private:
     static int on_data_chunk(nghttp2_session*, std::uint8_t, std::int32_t, const std::uint8_t*,
                              std::size_t, void*);
     static int on_stream_close(nghttp2_session*, std::int32_t, std::uint32_t, void*);
+    static int on_error(nghttp2_session*, int, const char*, std::size_t, void*);
     static ssize_t read_body(nghttp2_session*, std::int32_t, std::uint8_t*, std::size_t,
                              std::uint32_t*, nghttp2_data_source*, void*);
 
@@ -174,6 +175,9 @@ private:
     Clock::time_point ping_sent_{};
     bool ping_outstanding_ = false;
     bool settings_received_ = false;
+    std::uint32_t sent_goaway_code_ = NGHTTP2_NO_ERROR; // nghttp2 ended the session
+    bool sent_goaway_ = false;
+    std::string last_error_;     // nghttp2's last complaint about the server's frames
     bool capacity_grew_ = false; // tell the pool after the current mem_recv
 };
 
@@ -194,6 +198,7 @@ Http2Connection<Stream>::Http2Connection(Stream stream, const Options& options)
     nghttp2_session_callbacks_set_on_frame_not_send_callback(callbacks, on_frame_not_send);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, on_stream_close);
+    nghttp2_session_callbacks_set_error_callback2(callbacks, on_error);
     nghttp2_option* option = nullptr;
     if (nghttp2_option_new(&option) != 0) {
         nghttp2_session_callbacks_del(callbacks);
@@ -352,6 +357,7 @@ asio::awaitable<void> Http2Connection<Stream>::exchange(Exchange& ex) {
     const std::int32_t id = nghttp2_submit_request(session_, nullptr, nva.data(), nva.size(),
                                                    ex.body.empty() ? nullptr : &provider, &st);
     if (id < 0) {
+        ex.refused = true;
         throw_error(errc::stream_refused, std::string(ex.context) +
                                               ": the HTTP/2 connection takes no new streams (" +
                                               nghttp2_strerror(id) + ")");
@@ -496,9 +502,22 @@ int Http2Connection<Stream>::on_frame_recv(nghttp2_session*, const nghttp2_frame
 }
 
 template <class Stream>
+int Http2Connection<Stream>::on_error(nghttp2_session*, int, const char* message, std::size_t size,
+                                      void* user) {
+    static_cast<Http2Connection*>(user)->last_error_.assign(message,
+                                                            std::min<std::size_t>(size, 200));
+    return 0;
+}
+
+template <class Stream>
 int Http2Connection<Stream>::on_frame_send(nghttp2_session*, const nghttp2_frame* frame,
                                            void* user) {
     auto* self = static_cast<Http2Connection*>(user);
+    if (frame->hd.type == NGHTTP2_GOAWAY) {
+        self->sent_goaway_ = true;
+        self->sent_goaway_code_ = frame->goaway.error_code;
+        return 0;
+    }
     if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) return 0;
     if (StreamState* st = self->stream_of(frame->hd.stream_id)) {
         st->last_progress = Clock::now();
@@ -579,7 +598,12 @@ asio::awaitable<void> Http2Connection<Stream>::read_loop(
         auto [ec, n] = co_await stream_.async_read_some(asio::buffer(in_), nothrow);
         if (!open_) co_return;
         if (ec) {
-            if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
+            if (!goaway_ && nghttp2_session_want_read(session_) == 0) {
+                // nghttp2 ended the session over the server's frames; the close follows.
+                shutdown(errc::protocol_error,
+                         "the server broke the HTTP/2 protocol (" +
+                             (last_error_.empty() ? std::string("no detail") : last_error_) + ")");
+            } else if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
                 shutdown(errc::connection_closed,
                          goaway_ ? "the server closed the HTTP/2 connection after GOAWAY " +
                                        code_name(goaway_code_) +
@@ -628,12 +652,21 @@ asio::awaitable<void> Http2Connection<Stream>::write_loop(
         if (out_.empty()) {
             if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) {
                 // Both sides are done (a GOAWAY went out or came in and no stream is left).
-                std::string why = goaway_ ? "the server ended the HTTP/2 connection (GOAWAY " +
-                                                code_name(goaway_code_) + ")"
-                                          : std::string("the HTTP/2 session ended");
-                shutdown(goaway_ && goaway_code_ == NGHTTP2_NO_ERROR ? errc::connection_closed
-                                                                     : errc::protocol_error,
-                         std::move(why));
+                if (sent_goaway_ && sent_goaway_code_ != NGHTTP2_NO_ERROR) {
+                    shutdown(errc::protocol_error,
+                             "the server broke the HTTP/2 protocol (" +
+                                 (last_error_.empty() ? std::string("no detail") : last_error_) +
+                                 "); nector ended the connection with GOAWAY " +
+                                 code_name(sent_goaway_code_));
+                } else if (goaway_) {
+                    shutdown(goaway_code_ == NGHTTP2_NO_ERROR ? errc::connection_closed
+                                                              : errc::protocol_error,
+                             "the server ended the HTTP/2 connection (GOAWAY " +
+                                 code_name(goaway_code_) +
+                                 (goaway_debug_.empty() ? "" : ": " + goaway_debug_) + ")");
+                } else {
+                    shutdown(errc::connection_closed, "the HTTP/2 session ended");
+                }
                 co_return;
             }
             writer_waiting_ = true;

@@ -113,6 +113,11 @@ TEST(Http2Nginx, PriorKnowledgeH2c) {
     EXPECT_EQ(r.body, "hello\n");
     const Response big = fetch(nginx().h2c_url("/1m.bin"), h2c());
     EXPECT_EQ(big.body.size(), std::size_t{1} << 20);
+    const Response head =
+        fetch(h2c(), HttpMessage{.method = "HEAD", .url = nginx().h2c_url("/1m.bin")});
+    EXPECT_EQ(head.version, Version::http_2);
+    EXPECT_EQ(head.headers.get("content-length"), "1048576");
+    EXPECT_EQ(head.body, "");
 }
 
 TEST(Http2Nginx, StatusErrorsAndRedirectsAsOverHttp11) {
@@ -129,6 +134,16 @@ TEST(Http2Nginx, StatusErrorsAndRedirectsAsOverHttp11) {
     ASSERT_EQ(r.history.size(), 1u);
     EXPECT_EQ(r.history[0].status, 302);
     EXPECT_EQ(r.history[0].version, Version::http_2);
+}
+
+TEST(Http2Nginx, PriorKnowledgeAgainstAnHttp11ServerFailsClearly) {
+    Options o = h2c();
+    o.retry.max_retries = 0;
+    const auto e = fetch_error<TransportError>(nginx().url("/hello.txt"), o);
+    ASSERT_TRUE(e);
+    // nginx answers the preface with an HTTP/1.1 400, which is no HTTP/2 frame.
+    EXPECT_EQ(e->code(), errc::protocol_error) << e->what();
+    EXPECT_TRUE(contains(e->what(), "HTTP/2 protocol")) << e->what();
 }
 
 TEST(Http2Nginx, TrailersArrive) {
