@@ -12,10 +12,27 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
 namespace nector::http::detail {
+
+/// The rest of a response body, still on its connection (a streamed exchange).
+class BodyReader {
+public:
+    /// Destroyed before the end of the body, it abandons the transfer: an HTTP/1.1
+    /// connection is closed, an HTTP/2 stream reset (RST_STREAM CANCEL).
+    virtual ~BodyReader() = default;
+    /// Appends the next bytes of the body, at most `max`, to `out`; false (nothing
+    /// appended) once the body has ended. Throws a nector exception (read timeout, the
+    /// connection closed before the end of the body, a reset stream, cancellation).
+    virtual boost::asio::awaitable<bool> read(std::string& out, std::size_t max) = 0;
+    /// After the end: whether the connection may carry another exchange.
+    virtual bool keep_alive() const noexcept = 0;
+    /// After the end: trailer fields (HTTP/2), if any.
+    virtual Headers trailers() const { return {}; }
+};
 
 /// One request and, once exchange() returns, its response.
 struct Exchange {
@@ -32,6 +49,10 @@ struct Exchange {
     /// The server did not process the request (HTTP/2 REFUSED_STREAM, or a stream above a
     /// GOAWAY's last stream id): it may be replayed whatever its method (RFC 9113 §8.7).
     bool refused = false;
+    /// Streamed: exchange() returns once the response head has arrived and leaves the body
+    /// to `body_reader` (unless the response has no body).
+    bool stream = false;
+    std::unique_ptr<BodyReader> body_reader;
 };
 
 class Connection {

@@ -46,6 +46,13 @@ asio::awaitable<Response> Core::request(HttpMessage message) {
     co_return co_await engine->request(std::move(message));
 }
 
+asio::awaitable<ResponseStream> Core::stream(HttpMessage message) {
+    auto engine = engine_;
+    std::unique_ptr<PendingBody> body;
+    Response head = co_await engine->request(std::move(message), &body);
+    co_return ResponseStream(std::move(head), std::move(body), *engine->executor);
+}
+
 void Core::close() noexcept {
     if (engine_) engine_->close();
 }

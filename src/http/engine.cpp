@@ -2,6 +2,7 @@
 
 #include "detail/base64.hpp"
 #include "http/body.hpp"
+#include "http/decode.hpp"
 #include "http/http1.hpp"
 #include "http/http2.hpp"
 #include "http/tls.hpp"
@@ -211,9 +212,77 @@ asio::awaitable<std::shared_ptr<Connection>> Engine::open(const Origin& origin, 
     co_return std::make_shared<Http1Connection<TlsStream>>(std::move(tls));
 }
 
+namespace {
+
+// The response's Content-Encoding (several fields joined), or empty.
+std::string content_encoding(const Response& r) {
+    std::string joined;
+    for (const std::string_view value : r.headers.get_all("Content-Encoding")) {
+        if (!joined.empty()) joined += ", ";
+        joined += value;
+    }
+    return joined;
+}
+
+std::unique_ptr<ContentDecoder> decoder_for(const Options& options, const Response& r,
+                                            std::size_t limit, std::string_view context) {
+    if (!options.decode_content) return nullptr;
+    const std::string coding = content_encoding(r);
+    if (coding.empty()) return nullptr;
+    return ContentDecoder::make(coding, limit,
+                                std::string(context) + ": reading the response body");
+}
+
+} // namespace
+
+void Engine::decode(Response& response, std::string_view context) const {
+    auto decoder = decoder_for(options, response, options.max_response_bytes, context);
+    if (!decoder) return;
+    std::string decoded;
+    decoder->feed(response.body, decoded);
+    decoder->finish(decoded);
+    response.body = std::move(decoded);
+}
+
+PendingBody::PendingBody(std::shared_ptr<Engine> e, Lease l, std::unique_ptr<BodyReader> r,
+                         std::unique_ptr<ContentDecoder> d, std::string c)
+    : engine(std::move(e)),
+      lease(std::move(l)),
+      reader(std::move(r)),
+      decoder(std::move(d)),
+      context(std::move(c)) {}
+
+PendingBody::~PendingBody() {
+    reader.reset(); // before the end this abandons the transfer; the lease then closes
+}
+
+asio::awaitable<std::optional<std::string>> PendingBody::next(std::size_t max) {
+    std::string out;
+    while (!ended && out.empty()) {
+        std::string raw;
+        const bool more = co_await reader->read(raw, max);
+        if (!more) {
+            ended = true;
+            trailers = reader->trailers();
+            if (decoder) decoder->finish(out);
+            ++lease->exchanges;
+            lease.release(reader->keep_alive());
+            break;
+        }
+        if (decoder) {
+            decoder->feed(raw, out);
+        } else {
+            out = std::move(raw);
+        }
+    }
+    if (out.empty()) co_return std::nullopt;
+    co_return out;
+}
+
 asio::awaitable<Response> Engine::exchange(std::string_view method, const Target& target,
                                            const Headers& headers, std::string_view body,
-                                           std::string_view context, bool& sent) {
+                                           std::string_view context, bool& sent,
+                                           std::unique_ptr<PendingBody>* stream) {
     bool replayed_stale = false;
     bool replayed_refused = false;
     for (;;) {
@@ -226,7 +295,8 @@ asio::awaitable<Response> Engine::exchange(std::string_view method, const Target
                     .headers = &headers,
                     .body = body,
                     .options = &options,
-                    .context = context};
+                    .context = context,
+                    .stream = stream != nullptr};
         std::exception_ptr failure;
         sent = true; // from here on the server may have seen (part of) the request
         try {
@@ -253,8 +323,36 @@ asio::awaitable<Response> Engine::exchange(std::string_view method, const Target
             }
             std::rethrow_exception(failure);
         }
+        if (ex.body_reader) {
+            const Response& r = ex.response;
+            const bool redirect =
+                options.follow_redirects && r.is_redirect() && r.headers.contains("Location");
+            if (r.status < 400 && !redirect) { // the body streams to the caller
+                timings.first_byte = r.timings.first_byte;
+                timings.total = SteadyClock::now() - started;
+                ex.response.timings = timings;
+                *stream = std::make_unique<PendingBody>(
+                    shared_from_this(), std::move(lease), std::move(ex.body_reader),
+                    decoder_for(options, ex.response, options.max_decoded_bytes, context),
+                    std::string(context));
+                co_return std::move(ex.response);
+            }
+            // Read whole: it is retried, redirected or becomes a status error.
+            for (;;) {
+                const bool more = co_await ex.body_reader->read(ex.response.body, 64 * 1024);
+                if (!more) break;
+                if (ex.response.body.size() > options.max_response_bytes) {
+                    throw_error(errc::body_too_large,
+                                std::string(context) +
+                                    ": reading the response: the body exceeds max_response_bytes");
+                }
+            }
+            ex.keep_alive = ex.body_reader->keep_alive();
+            ex.response.trailers = ex.body_reader->trailers();
+        }
         ++lease->exchanges;
         lease.release(ex.keep_alive);
+        decode(ex.response, context);
         timings.first_byte = ex.response.timings.first_byte;
         timings.total = SteadyClock::now() - started;
         ex.response.timings = timings;
@@ -297,6 +395,9 @@ Engine::Prepared Engine::prepare(HttpMessage& message) const {
             p.headers.set("User-Agent", options.user_agent);
         }
         if (!p.headers.contains("Accept")) p.headers.set("Accept", "*/*");
+        if (options.decode_content && !p.headers.contains("Accept-Encoding")) {
+            p.headers.set("Accept-Encoding", std::string(accept_encoding()));
+        }
         if (!p.target.userinfo.empty() && !p.headers.contains("Authorization")) {
             p.headers.set("Authorization", basic_credentials(p.target.userinfo));
         }
@@ -311,14 +412,15 @@ Engine::Prepared Engine::prepare(HttpMessage& message) const {
     }
 }
 
-asio::awaitable<Response> Engine::redirects(const Prepared& p, bool& sent) {
+asio::awaitable<Response> Engine::redirects(const Prepared& p, bool& sent,
+                                            std::unique_ptr<PendingBody>* stream) {
     // The first exchange sends the prepared request as it is; only a redirect copies it.
     std::optional<Prepared> redirected;
     const Prepared* current = &p;
     std::vector<Response> history;
     for (std::size_t redirects = 0;; ++redirects) {
         Response response = co_await exchange(current->method, current->target, current->headers,
-                                              current->body, current->context, sent);
+                                              current->body, current->context, sent, stream);
         response.method = current->method;
         response.url = current->target.url;
         const auto location = response.headers.get("Location");
@@ -460,7 +562,8 @@ void Engine::record_call(SteadyClock::time_point started, int status) noexcept {
                                                            : 0];
 }
 
-asio::awaitable<Response> Engine::request(HttpMessage message) {
+asio::awaitable<Response> Engine::request(HttpMessage message,
+                                          std::unique_ptr<PendingBody>* stream) {
     auto self = shared_from_this();
     if (!connected || !executor) {
         throw_error(errc::not_connected, message.method + " " + redact(message.url) +
@@ -468,7 +571,7 @@ asio::awaitable<Response> Engine::request(HttpMessage message) {
     }
     ++metrics.requests;
     if (options.hooks.on_request) options.hooks.on_request(message);
-    CallState state{.started = SteadyClock::now()};
+    CallState state{.started = SteadyClock::now(), .stream = stream};
     // Records latency and status class however the call ends.
     struct Recorder {
         Engine* engine;
@@ -529,7 +632,7 @@ asio::awaitable<Response> Engine::call(const Prepared& p, CallState& state,
         std::optional<Response> response;
         std::exception_ptr error;
         try {
-            response = co_await redirects(p, sent);
+            response = co_await redirects(p, sent, state.stream);
         } catch (const TransportError&) {
             error = std::current_exception();
         }

@@ -18,6 +18,30 @@
 
 namespace nector::http::detail {
 
+class ContentDecoder;
+class Engine;
+
+/// The body of a streamed response, still on its connection: its lease, the connection's
+/// reader and the content decoder. Destroyed before the end, it abandons the transfer.
+struct PendingBody {
+    PendingBody(std::shared_ptr<Engine> e, Lease l, std::unique_ptr<BodyReader> r,
+                std::unique_ptr<ContentDecoder> d, std::string c);
+    ~PendingBody();
+    PendingBody(const PendingBody&) = delete;
+    PendingBody& operator=(const PendingBody&) = delete;
+
+    /// The next decoded bytes (at most about `max`), or nullopt at the end of the body.
+    boost::asio::awaitable<std::optional<std::string>> next(std::size_t max);
+
+    std::shared_ptr<Engine> engine; // keeps the pool the lease points into
+    Lease lease;
+    std::unique_ptr<BodyReader> reader;
+    std::unique_ptr<ContentDecoder> decoder;
+    std::string context;
+    Headers trailers; ///< once ended
+    bool ended = false;
+};
+
 class Engine : public std::enable_shared_from_this<Engine> {
 public:
     /// Validates `options` and builds the TLS context; ConfigurationError on a bad field.
@@ -26,7 +50,11 @@ public:
     Engine(Options options, std::shared_ptr<ResilienceRegistry> resilience);
 
     void bind(boost::asio::any_io_executor executor);
-    boost::asio::awaitable<Response> request(HttpMessage message);
+    /// One call. With `stream`, a successful final response comes back with its body left
+    /// on the connection in `*stream` (responses to be retried, redirected or mapped to a
+    /// status error are still read whole).
+    boost::asio::awaitable<Response> request(HttpMessage message,
+                                             std::unique_ptr<PendingBody>* stream = nullptr);
     void close() noexcept;
 
     Options options;
@@ -50,7 +78,8 @@ private:
     struct CallState {
         std::chrono::steady_clock::time_point started;
         std::size_t attempts = 0;
-        int status = 0; ///< of the last response, 0 if none
+        int status = 0;                                 ///< of the last response, 0 if none
+        std::unique_ptr<PendingBody>* stream = nullptr; ///< a streamed call's body
     };
     /// Not a coroutine, so that it may catch and rethrow with context (GCC 12).
     Prepared prepare(HttpMessage& message) const;
@@ -60,10 +89,15 @@ private:
         std::optional<std::chrono::steady_clock::time_point> deadline);
     /// One attempt: exchanges and the redirects they lead to. `sent` turns true once a
     /// request byte may have reached a server.
-    boost::asio::awaitable<Response> redirects(const Prepared& p, bool& sent);
+    boost::asio::awaitable<Response> redirects(const Prepared& p, bool& sent,
+                                               std::unique_ptr<PendingBody>* stream);
     boost::asio::awaitable<Response> exchange(std::string_view method, const Target& target,
                                               const Headers& headers, std::string_view body,
-                                              std::string_view context, bool& sent);
+                                              std::string_view context, bool& sent,
+                                              std::unique_ptr<PendingBody>* stream);
+    /// Decodes a whole buffered body per its Content-Encoding (when decode_content is on),
+    /// bounded by max_response_bytes.
+    void decode(Response& response, std::string_view context) const;
     Response finish(Response response);
     struct Outcome {
         std::optional<Response> response;

@@ -12,6 +12,8 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <string>
 
 namespace nector::http::detail {
@@ -22,7 +24,8 @@ namespace nector::http::detail {
                                  std::string_view phase, errc timeout_code);
 
 template <class Stream>
-class Http1Connection final : public Connection {
+class Http1Connection final : public Connection,
+                              public std::enable_shared_from_this<Http1Connection<Stream>> {
 public:
     template <class... Args>
     explicit Http1Connection(Args&&... args) : stream_(std::forward<Args>(args)...) {}
@@ -41,20 +44,82 @@ public:
     Version version() const noexcept override { return Version::http_1_1; }
 
 private:
-    // Closes the connection if the exchange does not finish (error or cancellation).
+    class Body;
+    using StreamParser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
+
+    // Closes the connection if the exchange does not finish (error or cancellation), unless
+    // a streamed body took the connection over.
     struct Guard {
         Http1Connection* c;
         bool done = false;
+        bool handed_over = false;
         ~Guard() {
+            if (handed_over) return;
             c->busy_ = false;
             if (!done) c->close();
         }
     };
 
+    /// A streamed exchange after its request went out: reads the head, then leaves the
+    /// body to a Body.
+    boost::asio::awaitable<void> stream_head(Exchange& ex, Guard& guard,
+                                             std::chrono::steady_clock::time_point sent);
+
     Stream stream_;
     boost::beast::flat_buffer buffer_;
+    std::optional<StreamParser> stream_parser_;
+    Duration read_timeout_{};
     bool open_ = true;
     bool busy_ = false;
+};
+
+/// The body of a streamed HTTP/1.1 response: read from the socket only when asked for
+/// (so a slow consumer holds the server back through TCP flow control).
+template <class Stream>
+class Http1Connection<Stream>::Body final : public BodyReader {
+public:
+    Body(std::shared_ptr<Http1Connection> c, std::string context)
+        : c_(std::move(c)), context_(std::move(context)) {}
+    ~Body() override {
+        if (done_) return;
+        c_->busy_ = false;
+        c_->close();
+    }
+
+    boost::asio::awaitable<bool> read(std::string& out, std::size_t max) override {
+        constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
+        auto& parser = *c_->stream_parser_;
+        auto& lowest = boost::beast::get_lowest_layer(c_->stream_);
+        while (!done_) {
+            const std::size_t old = out.size();
+            out.resize(old + max);
+            parser.get().body().data = out.data() + old;
+            parser.get().body().size = max;
+            lowest.expires_after(c_->read_timeout_);
+            auto [ec, n] = co_await boost::beast::http::async_read_some(c_->stream_, c_->buffer_,
+                                                                        parser, nothrow);
+            const std::size_t got = max - parser.get().body().size;
+            out.resize(old + got);
+            if (ec == boost::beast::http::error::need_buffer) ec = {};
+            if (ec) throw_io_error(ec, context_, "reading the response body", errc::read_timeout);
+            if (parser.is_done()) {
+                done_ = true;
+                keep_alive_ = parser.keep_alive() && !parser.need_eof();
+                lowest.expires_never();
+                c_->busy_ = false;
+                if (!keep_alive_) c_->close();
+            }
+            if (got > 0) co_return true;
+        }
+        co_return false;
+    }
+    bool keep_alive() const noexcept override { return keep_alive_; }
+
+private:
+    std::shared_ptr<Http1Connection> c_;
+    std::string context_;
+    bool done_ = false;
+    bool keep_alive_ = false;
 };
 
 template <class Stream>
@@ -83,6 +148,10 @@ boost::asio::awaitable<void> Http1Connection<Stream>::exchange(Exchange& ex) {
         throw_io_error(write_error, ex.context, "sending the request", errc::write_timeout);
     }
 
+    if (ex.stream) {
+        co_await stream_head(ex, guard, sent);
+        co_return;
+    }
     const bool head = ex.method == "HEAD";
     for (;;) {
         bhttp::response_parser<bhttp::string_body> parser;
@@ -118,6 +187,47 @@ boost::asio::awaitable<void> Http1Connection<Stream>::exchange(Exchange& ex) {
     }
     lowest.expires_never();
     guard.done = ex.keep_alive; // otherwise the guard closes the connection
+}
+
+template <class Stream>
+boost::asio::awaitable<void> Http1Connection<Stream>::stream_head(
+    Exchange& ex, Guard& guard, std::chrono::steady_clock::time_point sent) {
+    namespace bhttp = boost::beast::http;
+    constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
+    auto& lowest = boost::beast::get_lowest_layer(stream_);
+    read_timeout_ = ex.options->timeout.read;
+    for (;;) {
+        stream_parser_.emplace();
+        stream_parser_->body_limit(boost::none); // a stream has no size limit
+        stream_parser_->header_limit(64 * 1024);
+        if (ex.method == "HEAD") stream_parser_->skip(true);
+        lowest.expires_after(read_timeout_);
+        auto [ec, n] =
+            co_await bhttp::async_read_header(stream_, buffer_, *stream_parser_, nothrow);
+        if (!ex.response_started && (stream_parser_->got_some() || buffer_.size() > 0)) {
+            ex.response_started = true;
+            ex.response.timings.first_byte = std::chrono::steady_clock::now() - sent;
+        }
+        if (ec) throw_io_error(ec, ex.context, "reading the response", errc::read_timeout);
+        const auto& message = stream_parser_->get();
+        const int status = static_cast<int>(message.result_int());
+        if (status >= 100 && status < 200 && status != 101) continue; // interim response
+        ex.response.status = status;
+        ex.response.reason = std::string(message.reason());
+        ex.response.version = message.version() == 10 ? Version::http_1_0 : Version::http_1_1;
+        for (const auto& field : message) {
+            ex.response.headers.add(std::string(field.name_string()), std::string(field.value()));
+        }
+        break;
+    }
+    if (stream_parser_->is_done()) { // no body (HEAD, 204, 304, Content-Length: 0)
+        ex.keep_alive = stream_parser_->keep_alive() && !stream_parser_->need_eof();
+        lowest.expires_never();
+        guard.done = ex.keep_alive;
+        co_return;
+    }
+    ex.body_reader = std::make_unique<Body>(this->shared_from_this(), std::string(ex.context));
+    guard.handed_over = true; // busy until the body ends or is abandoned
 }
 
 } // namespace nector::http::detail

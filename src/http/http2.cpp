@@ -63,11 +63,19 @@ nghttp2_nv field(std::string_view name, std::string_view value) noexcept {
             value.size(), NGHTTP2_NV_FLAG_NONE};
 }
 
-// One exchange's stream; lives in the exchange coroutine's frame.
+// One exchange's stream. Owned by the exchange, or by the Body of a streamed response.
 struct StreamState {
     explicit StreamState(const asio::any_io_executor& executor) : timer(executor) {}
 
-    Exchange* ex = nullptr;
+    Exchange* ex = nullptr; // until the head is handed over (streamed) or the exchange ends
+    std::string_view request_body;
+    std::string request_body_copy; // a streamed response may arrive before the upload ends
+    bool streaming = false;
+    bool head_done = false; // streaming: the final response head arrived
+    std::string pending;    // streaming: received, not yet read (its window stays closed)
+    std::size_t pending_offset = 0;
+    Headers trailers;    // streaming: trailers after the head was handed over
+    std::string context; // streaming: "METHOD URL" for errors after the hand-over
     std::int32_t id = -1;
     asio::steady_timer timer;
     std::size_t body_offset = 0;
@@ -120,6 +128,24 @@ public:
     std::size_t in_flight() const noexcept override { return streams_.size(); }
     bool negotiated() const noexcept override { return settings_received_; }
 
+    // For Http2Body.
+    /// Stops caring about `st`: unregisters it and resets the stream if it is still open.
+    void release_stream(StreamState& st) noexcept;
+    /// One wait for news on `st` (a frame, its close, a failure) within its inactivity
+    /// timeout. Throws on timeout and on cancellation (the owner of `st` then resets it).
+    asio::awaitable<void> await_news(StreamState& st, std::string_view context,
+                                     const Timeout& timeout);
+    /// `n` bytes of `st`'s body were read: reopen that much window.
+    void consumed(StreamState& st, std::size_t n) noexcept {
+        if (!open_) return;
+        nghttp2_session_consume(session_, st.id, n);
+        signal_write();
+    }
+    /// Throws the error of a stream that ended before its body did.
+    [[noreturn]] void fail_stream(StreamState& st) const {
+        throw_stream_error(st, st.context, "reading the response body", nullptr);
+    }
+
 private:
     // Session callbacks (user_data is the connection).
     static int on_begin_headers(nghttp2_session*, const nghttp2_frame*, void*);
@@ -146,10 +172,10 @@ private:
     }
     /// Ends the connection: closes the socket and fails every stream with `code`.
     void shutdown(errc code, std::string text) noexcept;
-    /// Stops caring about `st`: unregisters it and resets the stream if it is still open.
-    void detach(StreamState& st) noexcept;
+
     /// The exception for a stream that ended without a complete response.
-    [[noreturn]] void throw_stream_error(StreamState& st, Exchange& ex) const;
+    [[noreturn]] void throw_stream_error(StreamState& st, std::string_view context,
+                                         std::string_view phase, Exchange* ex) const;
     std::size_t stream_limit() const noexcept;
 
     Stream stream_;
@@ -274,9 +300,14 @@ void Http2Connection<Stream>::shutdown(errc code, std::string text) noexcept {
 }
 
 template <class Stream>
-void Http2Connection<Stream>::detach(StreamState& st) noexcept {
+void Http2Connection<Stream>::release_stream(StreamState& st) noexcept {
     std::erase(streams_, &st);
     if (st.id > 0) {
+        // Bytes received but never read still hold the connection's window.
+        if (st.pending.size() > st.pending_offset && open_) {
+            nghttp2_session_consume(session_, st.id, st.pending.size() - st.pending_offset);
+            signal_write();
+        }
         nghttp2_session_set_stream_user_data(session_, st.id, nullptr);
         if (!st.closed && open_) {
             nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, st.id, NGHTTP2_CANCEL);
@@ -290,13 +321,12 @@ void Http2Connection<Stream>::detach(StreamState& st) noexcept {
 }
 
 template <class Stream>
-void Http2Connection<Stream>::throw_stream_error(StreamState& st, Exchange& ex) const {
-    const std::string where =
-        std::string(ex.context) + ": " +
-        (ex.response_started ? "reading the response" : "sending the request");
+void Http2Connection<Stream>::throw_stream_error(StreamState& st, std::string_view context,
+                                                 std::string_view phase, Exchange* ex) const {
+    const std::string where = std::string(context) + ": " + std::string(phase);
     if (st.error) throw_error(st.error, where + ": " + st.error_text);
     if (st.close_code == NGHTTP2_REFUSED_STREAM) {
-        ex.refused = true;
+        if (ex) ex->refused = true;
         std::string why = "the server refused the HTTP/2 stream (REFUSED_STREAM)";
         if (goaway_ && st.id > goaway_last_stream_) {
             why = "the server is closing the HTTP/2 connection (GOAWAY " + code_name(goaway_code_) +
@@ -320,14 +350,86 @@ void Http2Connection<Stream>::throw_stream_error(StreamState& st, Exchange& ex) 
 }
 
 template <class Stream>
+asio::awaitable<void> Http2Connection<Stream>::await_news(StreamState& st, std::string_view context,
+                                                          const Timeout& timeout) {
+    // Inactivity limits: write while the request is going out, read after that.
+    const auto now = Clock::now();
+    const Duration limit = st.request_sent ? timeout.read : timeout.write;
+    const auto deadline = st.last_progress + limit;
+    if (now >= deadline) {
+        if (!st.request_sent && writing_ && now - write_started_ >= write_timeout_) {
+            // The socket itself is stuck: no stream on this connection can progress.
+            shutdown(errc::write_timeout, "sending stalled for the write timeout");
+        }
+        const bool reading = st.request_sent;
+        throw_error(reading ? errc::read_timeout : errc::write_timeout,
+                    std::string(context) + ": " +
+                        (reading ? "reading the response: no progress within the read timeout"
+                                 : "sending the request: no progress within the write timeout"));
+    }
+    // Until the request is out, look again within the read timeout too (the send
+    // completing does not wake this wait).
+    st.timer.expires_at(st.request_sent ? deadline : std::min(deadline, now + timeout.read));
+    st.woken = false;
+    auto [ec] = co_await st.timer.async_wait(nothrow);
+    if (ec == asio::error::operation_aborted && !st.woken && !st.closed && !st.error) {
+        throw_error(errc::cancelled, std::string(context) + ": cancelled");
+    }
+}
+
+/// The body of a streamed HTTP/2 response. Bytes wait in the stream's buffer until read;
+/// only then is the flow-control window reopened, so a slow reader holds the server back.
+template <class Stream>
+class Http2Body final : public BodyReader {
+public:
+    Http2Body(std::shared_ptr<Http2Connection<Stream>> c, std::unique_ptr<StreamState> st,
+              Timeout timeout)
+        : c_(std::move(c)), st_(std::move(st)), timeout_(timeout) {}
+    ~Http2Body() override { c_->release_stream(*st_); }
+
+    asio::awaitable<bool> read(std::string& out, std::size_t max) override {
+        StreamState& st = *st_;
+        for (;;) {
+            if (st.pending_offset < st.pending.size()) {
+                const std::size_t n = std::min(max, st.pending.size() - st.pending_offset);
+                out.append(st.pending, st.pending_offset, n);
+                st.pending_offset += n;
+                if (st.pending_offset == st.pending.size()) {
+                    st.pending.clear();
+                    st.pending_offset = 0;
+                }
+                c_->consumed(st, n);
+                co_return true;
+            }
+            if (st.error || (st.closed && !st.response_ended)) {
+                c_->fail_stream(st);
+            }
+            if (st.closed) co_return false;
+            co_await c_->await_news(st, st.context, timeout_);
+        }
+    }
+    bool keep_alive() const noexcept override { return true; }
+    Headers trailers() const override { return st_->trailers; }
+
+private:
+    std::shared_ptr<Http2Connection<Stream>> c_;
+    std::unique_ptr<StreamState> st_;
+    Timeout timeout_;
+};
+
+template <class Stream>
 asio::awaitable<void> Http2Connection<Stream>::exchange(Exchange& ex) {
     if (!available()) {
+        ex.refused = true; // nothing was sent: another connection may take it
         throw_error(errc::stream_refused,
                     std::string(ex.context) + ": the HTTP/2 connection takes no new streams");
     }
     const Options& options = *ex.options;
-    StreamState st(stream_.get_executor());
+    auto owned = std::make_unique<StreamState>(stream_.get_executor());
+    StreamState& st = *owned;
     st.ex = &ex;
+    st.request_body = ex.body;
+    st.streaming = ex.stream;
 
     // Request head: pseudo-headers first, then the fields with lower-case names and
     // without the connection-specific ones (RFC 9113 §8.2, §8.3.1).
@@ -366,43 +468,40 @@ asio::awaitable<void> Http2Connection<Stream>::exchange(Exchange& ex) {
     streams_.push_back(&st);
     struct Guard {
         Http2Connection* c;
-        StreamState* st;
-        ~Guard() { c->detach(*st); }
-    } guard{this, &st};
+        std::unique_ptr<StreamState>* st;
+        ~Guard() {
+            if (*st) c->release_stream(**st);
+        }
+    } guard{this, &owned};
     st.sent_at = st.last_progress = Clock::now();
     signal_write();
 
-    while (!st.closed && !st.error) {
-        // Inactivity limits: write while the request is going out, read after that.
-        const auto now = Clock::now();
-        const Duration limit = st.request_sent ? options.timeout.read : options.timeout.write;
-        const auto deadline = st.last_progress + limit;
-        if (now >= deadline) {
-            if (!st.request_sent && writing_ && now - write_started_ >= write_timeout_) {
-                // The socket itself is stuck: no stream on this connection can progress.
-                shutdown(errc::write_timeout, "sending stalled for the write timeout");
-            }
-            const bool reading = st.request_sent;
-            throw_error(
-                reading ? errc::read_timeout : errc::write_timeout,
-                std::string(ex.context) + ": " +
-                    (reading ? "reading the response: no progress within the read timeout"
-                             : "sending the request: no progress within the write timeout"));
-        }
-        // Until the request is out, look again within the read timeout too (the send
-        // completing does not wake this wait).
-        st.timer.expires_at(st.request_sent ? deadline
-                                            : std::min(deadline, now + options.timeout.read));
-        st.woken = false;
-        auto [ec] = co_await st.timer.async_wait(nothrow);
-        if (st.closed || st.error) break;
-        if (ec == asio::error::operation_aborted && !st.woken) {
-            throw_error(errc::cancelled, std::string(ex.context) + ": cancelled");
-        }
+    while (!st.closed && !st.error && !(st.streaming && st.head_done)) {
+        co_await await_news(st, ex.context, options.timeout);
     }
-    if (st.error || !st.response_ended || ex.response.status == 0) throw_stream_error(st, ex);
+    const std::string_view phase =
+        ex.response_started ? "reading the response" : "sending the request";
+    if (st.error || (st.closed && !st.response_ended) || ex.response.status == 0) {
+        throw_stream_error(st, ex.context, phase, &ex);
+    }
     ex.response.version = Version::http_2;
     ex.keep_alive = true;
+    if (st.closed) { // complete: a buffered exchange, or a short streamed one
+        ex.response.body.append(st.pending, st.pending_offset);
+        consumed(st, st.pending.size() - st.pending_offset);
+        st.pending.clear();
+        st.pending_offset = 0;
+        co_return;
+    }
+    // Streamed: the body now belongs to a Body; the exchange's memory will be gone.
+    st.ex = nullptr;
+    st.context = std::string(ex.context);
+    if (!st.request_sent) {
+        st.request_body_copy = std::string(st.request_body);
+        st.request_body = st.request_body_copy;
+    }
+    ex.body_reader = std::make_unique<Http2Body<Stream>>(this->shared_from_this(), std::move(owned),
+                                                         options.timeout);
 }
 
 template <class Stream>
@@ -411,7 +510,7 @@ int Http2Connection<Stream>::on_begin_headers(nghttp2_session*, const nghttp2_fr
     auto* self = static_cast<Http2Connection*>(user);
     if (StreamState* st = self->stream_of(frame->hd.stream_id)) {
         st->block = StreamState::Block::unknown;
-        if (!st->ex->response_started) {
+        if (st->ex && !st->ex->response_started) {
             st->ex->response_started = true;
             st->ex->response.timings.first_byte = Clock::now() - st->sent_at;
         }
@@ -434,6 +533,10 @@ int Http2Connection<Stream>::on_header(nghttp2_session* session, const nghttp2_f
         st->fail(errc::protocol_error, "the response header fields exceed 64 KiB");
         nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_CANCEL);
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    }
+    if (!st->ex) { // streamed, head handed over: only trailers can follow
+        if (!name.starts_with(':')) st->trailers.add(std::string(name), std::string(value));
+        return 0;
     }
     Response& response = st->ex->response;
     if (name == ":status") {
@@ -474,6 +577,11 @@ int Http2Connection<Stream>::on_frame_recv(nghttp2_session*, const nghttp2_frame
             if (StreamState* st = self->stream_of(frame->hd.stream_id)) {
                 st->last_progress = Clock::now();
                 if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) st->response_ended = true;
+                if (st->streaming && frame->hd.type == NGHTTP2_HEADERS &&
+                    st->block == StreamState::Block::final_response && !st->head_done) {
+                    st->head_done = true;
+                    st->wake();
+                }
             }
             break;
         case NGHTTP2_RST_STREAM:
@@ -537,7 +645,7 @@ int Http2Connection<Stream>::on_frame_not_send(nghttp2_session*, const nghttp2_f
         st->closed = true;
         st->fail(errc::stream_refused, std::string("the HTTP/2 request could not be sent (") +
                                            nghttp2_strerror(lib_error) + ")");
-        st->ex->refused = true;
+        if (st->ex) st->ex->refused = true;
     }
     return 0;
 }
@@ -546,9 +654,16 @@ template <class Stream>
 int Http2Connection<Stream>::on_data_chunk(nghttp2_session* session, std::uint8_t, std::int32_t id,
                                            const std::uint8_t* data, std::size_t size, void* user) {
     auto* self = static_cast<Http2Connection*>(user);
-    // The body is consumed at once (buffered exchange), so the windows reopen at once.
-    nghttp2_session_consume(session, id, size);
     StreamState* st = self->stream_of(id);
+    if (st && st->streaming && !st->error) {
+        // Kept until read; the window reopens then (Http2Body::read).
+        st->pending.append(reinterpret_cast<const char*>(data), size);
+        st->last_progress = Clock::now();
+        st->wake();
+        return 0;
+    }
+    // A buffered exchange consumes the body at once, so the windows reopen at once.
+    nghttp2_session_consume(session, id, size);
     if (!st || st->error) return 0;
     std::string& body = st->ex->response.body;
     if (body.size() + size > st->ex->options->max_response_bytes) {
@@ -583,7 +698,7 @@ ssize_t Http2Connection<Stream>::read_body(nghttp2_session* session, std::int32_
     (void)session;
     StreamState* st = self->stream_of(id);
     if (!st) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; // the exchange is gone
-    const std::string_view body = st->ex->body;
+    const std::string_view body = st->request_body;
     const std::size_t n = std::min(length, body.size() - st->body_offset);
     std::memcpy(buffer, body.data() + st->body_offset, n);
     st->body_offset += n;

@@ -226,20 +226,21 @@ void apply_breaker(const json::value& v, CircuitBreakerPolicy& b) {
     }
 }
 
+std::uint32_t to_window(const std::string& key, const json::value& value) {
+    const std::size_t n = to_count(key, value);
+    if (n > 0x7fffffffU) bad(key, "must be at most 2^31-1");
+    return static_cast<std::uint32_t>(n);
+}
+
 void apply_http2(const json::value& v, Http2Settings& h) {
     for (const auto& [k, value] : to_object("http2_settings", v)) {
         const std::string key = "http2_settings." + std::string(k);
-        const auto window = [&] {
-            const std::size_t n = to_count(key, value);
-            if (n > 0x7fffffffU) bad(key, "must be at most 2^31-1");
-            return static_cast<std::uint32_t>(n);
-        };
         if (k == "stream_window")
-            h.stream_window = window();
+            h.stream_window = to_window(key, value);
         else if (k == "connection_window")
-            h.connection_window = window();
+            h.connection_window = to_window(key, value);
         else if (k == "max_concurrent_streams")
-            h.max_concurrent_streams = window();
+            h.max_concurrent_streams = to_window(key, value);
         else if (k == "ping_interval")
             h.ping_interval = to_duration(key, value);
         else if (k == "ping_timeout")
@@ -279,6 +280,10 @@ Options options_from_json(const boost::json::value& config, Options base) {
             apply_http2(value, base.http2_settings);
         else if (k == "max_response_bytes")
             base.max_response_bytes = to_count(key, value);
+        else if (k == "decode_content")
+            base.decode_content = to_bool(key, value);
+        else if (k == "max_decoded_bytes")
+            base.max_decoded_bytes = to_count(key, value);
         else if (k == "user_agent")
             base.user_agent = to_string(key, value);
         else if (k == "raise_for_status")

@@ -7,6 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <utility>
 
@@ -56,6 +59,14 @@ std::optional<E> fetch_error(std::string url, Options options = {}) {
     HttpMessage m;
     m.url = std::move(url);
     return fetch_error<E>(std::move(options), std::move(m));
+}
+
+/// The bytes of the file at `p` (empty if it cannot be read).
+inline std::string read_file(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
 }
 
 inline bool contains(std::string_view text, std::string_view part) {

@@ -28,13 +28,6 @@ using namespace std::chrono_literals;
 using http::Duration;
 using http::Version;
 
-std::string read_file(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
-
 Options h2_tls() {
     Options o;
     o.http2 = true;

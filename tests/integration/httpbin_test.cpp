@@ -155,14 +155,6 @@ TEST(Httpbin, CookiesAreSentAndSetCookieIsVisible) {
     EXPECT_TRUE(contains(set.headers.get("Set-Cookie").value_or(""), "k=v"));
 }
 
-TEST(Httpbin, GzipBodiesArriveEncodedUntilDecodingLands) {
-    const Response r = fetch(bin(), {.url = "/gzip"});
-    EXPECT_EQ(r.headers.get("Content-Encoding"), "gzip");
-    ASSERT_GE(r.body.size(), 2u);
-    EXPECT_EQ(static_cast<unsigned char>(r.body[0]), 0x1F);
-    EXPECT_EQ(static_cast<unsigned char>(r.body[1]), 0x8B);
-}
-
 TEST(Httpbin, SlowResponsesHitTheReadTimeout) {
     const auto e = fetch_error<ConnectionTimeoutError>(
         {.base_url = httpbin().url("/"), .timeout = {.read = 200ms}}, {.url = "/delay/2"});

@@ -10,13 +10,6 @@
 namespace nector::test {
 namespace {
 
-std::string read_file(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
-
 std::string https(std::uint16_t port, std::string_view host = "localhost",
                   std::string_view path = "/hello.txt") {
     return "https://" + std::string(host) + ":" + std::to_string(port) + std::string(path);

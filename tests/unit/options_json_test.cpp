@@ -22,7 +22,8 @@ TEST(OptionsJson, ReadsEveryOption) {
         "http2_prior_knowledge": true,
         "http2_settings": {"stream_window": 65536, "connection_window": 1048576,
                            "max_concurrent_streams": 8, "ping_interval": 2, "ping_timeout": 0.5},
-        "max_response_bytes": 1024, "user_agent": "me", "raise_for_status": false,
+        "max_response_bytes": 1024, "user_agent": "me", "decode_content": false,
+        "max_decoded_bytes": 4096, "raise_for_status": false,
         "retry": {"max_retries": 1, "backoff_factor": 0.1, "max_backoff": 2, "jitter": "none",
                   "retry_status_codes": [503], "retry_all_methods": true, "max_retry_after": 5,
                   "budget": false},
@@ -46,6 +47,8 @@ TEST(OptionsJson, ReadsEveryOption) {
     EXPECT_EQ(o.http2_settings.ping_interval, 2s);
     EXPECT_EQ(o.http2_settings.ping_timeout, 500ms);
     EXPECT_EQ(o.max_response_bytes, 1024u);
+    EXPECT_FALSE(o.decode_content);
+    EXPECT_EQ(o.max_decoded_bytes, 4096u);
     EXPECT_EQ(o.user_agent, "me");
     EXPECT_FALSE(o.raise_for_status);
     EXPECT_EQ(o.retry.max_retries, 1u);

@@ -135,9 +135,19 @@ struct Options {
     /// Speak HTTP/2 without negotiation on http:// URLs (h2c, RFC 9113 §3.3). Default false.
     bool http2_prior_knowledge = false;
     Http2Settings http2_settings{};
-    /// Largest response body buffered by request()/send(); beyond it the exchange fails
-    /// with TransportSpecificError (body_too_large). Default 64 MiB.
+    /// Largest response body buffered by request()/send(), before and after decoding;
+    /// beyond it the exchange fails with TransportSpecificError (body_too_large). Default
+    /// 64 MiB.
     std::size_t max_response_bytes = std::size_t{64} << 20;
+    /// Send "Accept-Encoding: gzip, deflate, br, zstd" (unless the headers set one) and
+    /// decode gzip, deflate, br and zstd response bodies. false leaves bodies as they came
+    /// (raw bytes, Content-Encoding as sent) and sends no Accept-Encoding. Default true.
+    bool decode_content = true;
+    /// Largest decoded body of a streamed response (stream_response), against
+    /// decompression bombs; beyond it reading fails with TransportSpecificError
+    /// (body_too_large). Buffered responses are bounded by max_response_bytes, decoded.
+    /// Default 1 GiB.
+    std::size_t max_decoded_bytes = std::size_t{1} << 30;
     /// User-Agent sent unless the headers set one; empty sends none. Default "nector".
     std::string user_agent = "nector";
     /// request()/send() throw the HTTPStatusError subclass for a final status >= 400, as

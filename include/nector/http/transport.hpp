@@ -7,6 +7,7 @@
 #include "nector/http/options.hpp"
 #include "nector/http/resilience.hpp"
 #include "nector/http/response.hpp"
+#include "nector/http/stream.hpp"
 #include "nector/transport/protocol.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -55,6 +56,8 @@ public:
     bool is_connected() const noexcept;
     /// One call: pool, connection, exchange, redirects, status mapping.
     asio::awaitable<Response> request(HttpMessage message);
+    /// request(), but the final response's body is left to read as it arrives.
+    asio::awaitable<ResponseStream> stream(HttpMessage message);
     /// Closes every connection now; in-flight exchanges fail. Safe to call twice.
     void close() noexcept;
 
@@ -169,6 +172,19 @@ public:
     /// One request; returns the final Response (redirects followed, history kept).
     asio::awaitable<Response> request(HttpMessage message) {
         return core_.request(std::move(message));
+    }
+
+    /// TDS-4 §5.1: sends `message` as send() does and returns as soon as the final
+    /// response's status and headers have arrived; its body is then read from the
+    /// ResponseStream as it arrives (chunks, lines, Server-Sent Events, or as an Asio
+    /// AsyncReadStream), with backpressure. Status errors throw as in send() (their body
+    /// read whole); redirects are followed and retries made until a response streams.
+    asio::awaitable<ResponseStream> stream_response(M message) {
+        return core_.stream(detail::to_http_message(message));
+    }
+    /// stream_response() for a plain request, whatever M is.
+    asio::awaitable<ResponseStream> stream(HttpMessage message) {
+        return core_.stream(std::move(message));
     }
     asio::awaitable<Response> get(std::string url, Headers headers = {}) {
         return request(
