@@ -7,6 +7,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstddef>
@@ -201,18 +202,148 @@ std::string encode_multipart(const HttpMessage& m, std::string_view boundary) {
 
 } // namespace
 
-std::optional<EncodedBody> encode_body(const HttpMessage& m, std::string_view boundary) {
+namespace {
+
+// Refuses a message with more than one body source.
+void check_one_source(const HttpMessage& m) {
     const bool has_form = !m.form.empty() || !m.files.empty();
     std::vector<std::string_view> sources;
     if (m.json) sources.emplace_back("json");
     if (m.content) sources.emplace_back("content");
+    if (!m.content_path.empty()) sources.emplace_back("content_path");
+    if (m.producer) sources.emplace_back("producer");
     if (has_form) {
         sources.emplace_back(m.files.empty() ? "form" : m.form.empty() ? "files" : "form/files");
     }
     if (sources.size() > 1) {
         fail(m, "more than one body source is set (" + joined(sources) +
-                    "); set at most one of json, content, or form/files");
+                    "); set at most one of json, content, content_path, producer, or form/files");
     }
+}
+
+// The size of the file at `path`, for the SerializationError of `what`.
+std::uint64_t size_of(const HttpMessage& m, const std::filesystem::path& path,
+                      const std::string& what) {
+    std::error_code ec;
+    const auto status = std::filesystem::status(path, ec);
+    if (ec || !std::filesystem::is_regular_file(status)) {
+        fail(m, "cannot read " + what + " \"" + printable(path.string()) +
+                    "\": " + (ec ? ec.message() : std::string("not a regular file")));
+    }
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec)
+        fail(m, "cannot read " + what + " \"" + printable(path.string()) + "\": " + ec.message());
+    return size;
+}
+
+} // namespace
+
+std::optional<UploadBody> encode_upload(const HttpMessage& m, std::string_view boundary) {
+    const bool path_files =
+        std::any_of(m.files.begin(), m.files.end(), [](const File& f) { return !f.path.empty(); });
+    if (m.content_path.empty() && !m.producer && !path_files) return std::nullopt;
+    check_one_source(m);
+    UploadBody body;
+    if (m.producer) {
+        body.producer = m.producer;
+        body.size = m.producer.size;
+        return body;
+    }
+    if (!m.content_path.empty()) {
+        const auto size = size_of(m, m.content_path, "content_path");
+        body.segments.push_back({.path = m.content_path, .size = size});
+        body.size = size;
+        return body;
+    }
+    // Multipart with files from disk: the text around them, and the files by reference.
+    HttpMessage text_only = m;
+    std::vector<std::size_t> disk;
+    for (std::size_t i = 0; i < text_only.files.size(); ++i) {
+        if (text_only.files[i].path.empty()) continue;
+        disk.push_back(i);
+        // A placeholder no real part contains; replaced by the file below.
+        text_only.files[i].content = to_bytes("\x01nector-file\x01");
+        text_only.files[i].path.clear();
+        if (text_only.files[i].filename.empty()) {
+            text_only.files[i].filename = m.files[i].path.filename().string();
+        }
+    }
+    const std::string encoded = encode_multipart(text_only, boundary);
+    std::size_t from = 0;
+    std::uint64_t total = 0;
+    for (const std::size_t i : disk) {
+        const std::size_t at = encoded.find("\x01nector-file\x01", from);
+        body.segments.push_back({.bytes = encoded.substr(from, at - from)});
+        const auto size = size_of(m, m.files[i].path, "files[" + std::to_string(i) + "] path");
+        body.segments.push_back({.path = m.files[i].path, .size = size});
+        total += (at - from) + size;
+        from = at + std::string_view("\x01nector-file\x01").size();
+    }
+    body.segments.push_back({.bytes = encoded.substr(from)});
+    total += encoded.size() - from;
+    body.content_type = "multipart/form-data; boundary=" + std::string(boundary);
+    body.size = total;
+    return body;
+}
+
+UploadReader::UploadReader(std::shared_ptr<const UploadBody> body, std::string context)
+    : body_(std::move(body)), context_(std::move(context)) {}
+
+boost::asio::awaitable<std::optional<std::string>> UploadReader::next() {
+    const UploadBody& b = *body_;
+    if (b.producer) {
+        std::optional<std::string> piece = co_await b.producer.next();
+        if (piece) produced_ += piece->size();
+        if (b.size && (piece ? produced_ > *b.size : produced_ != *b.size)) {
+            throw SerializationError(context_ + ": the body producer made " +
+                                     std::to_string(produced_) + (piece ? "+" : "") +
+                                     " bytes but declared " + std::to_string(*b.size));
+        }
+        co_return piece;
+    }
+    while (segment_ < b.segments.size()) {
+        const UploadBody::Segment& seg = b.segments[segment_];
+        if (seg.path.empty()) {
+            ++segment_;
+            if (seg.bytes.empty()) continue;
+            co_return seg.bytes;
+        }
+        const std::string where =
+            context_ + ": reading the request body from \"" + printable(seg.path.string()) + "\"";
+        if (!file_open_) {
+            file_.open(seg.path, std::ios::binary);
+            if (!file_.is_open()) {
+                throw SerializationError(where + ": " + std::generic_category().message(errno));
+            }
+            file_open_ = true;
+            file_left_ = seg.size;
+        }
+        if (file_left_ == 0) {
+            // The file must end where its size said (it may not have grown meanwhile).
+            if (file_.peek() != std::char_traits<char>::eof()) {
+                throw SerializationError(where + ": the file grew while it was being sent");
+            }
+            file_.close();
+            file_open_ = false;
+            ++segment_;
+            continue;
+        }
+        std::string piece(static_cast<std::size_t>(std::min<std::uint64_t>(file_left_, 64 * 1024)),
+                          '\0');
+        file_.read(piece.data(), static_cast<std::streamsize>(piece.size()));
+        if (static_cast<std::size_t>(file_.gcount()) != piece.size()) {
+            throw SerializationError(where +
+                                     ": the file is shorter than when the request was "
+                                     "prepared");
+        }
+        file_left_ -= piece.size();
+        co_return piece;
+    }
+    co_return std::nullopt;
+}
+
+std::optional<EncodedBody> encode_body(const HttpMessage& m, std::string_view boundary) {
+    check_one_source(m);
     if (m.json) {
         std::string path = "json";
         if (nector::detail::find_non_finite(*m.json, path)) {

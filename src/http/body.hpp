@@ -3,6 +3,12 @@
 
 #include "nector/http/message.hpp"
 
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +45,51 @@ struct EncodedBody {
 /// control character, a file cannot be read (naming its path), or a part contains the
 /// boundary delimiter.
 std::optional<EncodedBody> encode_body(const HttpMessage& m, std::string_view boundary);
+
+/// A request body sent piece by piece: files read while the request is sent (a
+/// content_path, or multipart parts with a path) or a producer.
+struct UploadBody {
+    /// Bytes, or a file of `size` bytes.
+    struct Segment {
+        std::string bytes;
+        std::filesystem::path path;
+        std::uint64_t size = 0;
+    };
+    std::string content_type; ///< as EncodedBody::content_type
+    std::vector<Segment> segments;
+    BodyProducer producer;
+    std::optional<std::uint64_t> size; ///< the Content-Length, when known
+    /// Whether it can be sent again (a retry, a replay, a 307/308 redirect).
+    bool replayable() const noexcept { return !producer; }
+};
+
+/// The body of `m` as an UploadBody when it must be sent piece by piece (a content_path, a
+/// producer, or files with a path), else nullopt (encode_body() then applies). Files are
+/// not read yet; their sizes are taken now. Throws SerializationError like encode_body()
+/// (more than one body source, a file that cannot be read, naming its path). Multipart
+/// parts read from disk are not checked for the boundary (a 32-character random one).
+std::optional<UploadBody> encode_upload(const HttpMessage& m, std::string_view boundary);
+
+/// Reads an UploadBody piece by piece.
+class UploadReader {
+public:
+    /// `context` ("METHOD URL") starts every error message.
+    UploadReader(std::shared_ptr<const UploadBody> body, std::string context);
+    /// The next piece (files: at most 64 KiB), or nullopt at the end. Throws
+    /// SerializationError when a file cannot be read or no longer has the size it had when
+    /// the request was prepared, or a producer made more or fewer bytes than its size;
+    /// what a producer throws propagates.
+    boost::asio::awaitable<std::optional<std::string>> next();
+
+private:
+    std::shared_ptr<const UploadBody> body_;
+    std::string context_;
+    std::size_t segment_ = 0;
+    std::ifstream file_;
+    std::uint64_t file_left_ = 0;
+    bool file_open_ = false;
+    std::uint64_t produced_ = 0;
+};
 
 /// A fresh multipart boundary: "nector-" and 32 random letters and digits. Thread-safe
 /// (one engine per thread, seeded from std::random_device); not for cryptographic use.

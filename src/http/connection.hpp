@@ -2,6 +2,7 @@
 // time; an HTTP/2 connection carries many concurrent ones behind the same interface.
 #pragma once
 
+#include "http/body.hpp"
 #include "http/url.hpp"
 #include "nector/http/options.hpp"
 #include "nector/http/response.hpp"
@@ -40,6 +41,8 @@ struct Exchange {
     const Target* target = nullptr;
     const Headers* headers = nullptr; ///< final and validated; Host is added by the connection
     std::string_view body;
+    /// Instead of `body`: a body sent piece by piece (files, a producer).
+    std::shared_ptr<const UploadBody> upload;
     const Options* options = nullptr;
     std::string_view context; ///< "METHOD URL", the start of every error message
 

@@ -279,10 +279,13 @@ asio::awaitable<std::optional<std::string>> PendingBody::next(std::size_t max) {
     co_return out;
 }
 
-asio::awaitable<Response> Engine::exchange(std::string_view method, const Target& target,
-                                           const Headers& headers, std::string_view body,
-                                           std::string_view context, bool& sent,
+asio::awaitable<Response> Engine::exchange(const Prepared& p, bool& sent,
                                            std::unique_ptr<PendingBody>* stream) {
+    const std::string_view method = p.method;
+    const Target& target = p.target;
+    const std::string_view context = p.context;
+    // A producer body goes out once: no replay of it.
+    const bool replayable = !p.upload || p.upload->replayable();
     bool replayed_stale = false;
     bool replayed_refused = false;
     for (;;) {
@@ -292,8 +295,9 @@ asio::awaitable<Response> Engine::exchange(std::string_view method, const Target
         const bool reused = lease->exchanges > 0;
         Exchange ex{.method = method,
                     .target = &target,
-                    .headers = &headers,
-                    .body = body,
+                    .headers = &p.headers,
+                    .body = p.body,
+                    .upload = p.upload,
                     .options = &options,
                     .context = context,
                     .stream = stream != nullptr};
@@ -308,7 +312,7 @@ asio::awaitable<Response> Engine::exchange(std::string_view method, const Target
             lease.release(false);
             // A reused keep-alive connection the server had already closed: nothing of the
             // request was processed, so an idempotent request is replayed once, fresh.
-            if (reused && !replayed_stale && !ex.refused && !ex.response_started &&
+            if (replayable && reused && !replayed_stale && !ex.refused && !ex.response_started &&
                 is_idempotent(method) && code_of(failure) == condition::network) {
                 replayed_stale = true;
                 ++metrics.replays;
@@ -316,7 +320,7 @@ asio::awaitable<Response> Engine::exchange(std::string_view method, const Target
             }
             // HTTP/2 streams the server did not process (REFUSED_STREAM, or above a
             // GOAWAY's last stream id) are replayed once, whatever the method.
-            if (ex.refused && !replayed_refused) {
+            if (replayable && ex.refused && !replayed_refused) {
                 replayed_refused = true;
                 ++metrics.replays;
                 continue;
@@ -383,13 +387,18 @@ Engine::Prepared Engine::prepare(HttpMessage& message) const {
         context = p.method + " " + p.target.url;
         // Only multipart bodies need a (random) boundary.
         const std::string boundary = message.files.empty() ? std::string() : make_boundary();
-        std::optional<EncodedBody> body = encode_body(message, boundary);
+        std::optional<UploadBody> upload = encode_upload(message, boundary);
+        std::optional<EncodedBody> body;
+        if (!upload) body = encode_body(message, boundary);
+        const std::string_view content_type = upload ? std::string_view(upload->content_type)
+                                              : body ? std::string_view(body->content_type)
+                                                     : std::string_view();
         p.headers = options.headers;
         for (const auto& [name, value] : message.headers) p.headers.set(name, value);
         p.headers.erase("Content-Length");
         p.headers.erase("Transfer-Encoding");
-        if (body && !body->content_type.empty() && !p.headers.contains("Content-Type")) {
-            p.headers.set("Content-Type", body->content_type);
+        if (!content_type.empty() && !p.headers.contains("Content-Type")) {
+            p.headers.set("Content-Type", std::string(content_type));
         }
         if (!options.user_agent.empty() && !p.headers.contains("User-Agent")) {
             p.headers.set("User-Agent", options.user_agent);
@@ -403,6 +412,7 @@ Engine::Prepared Engine::prepare(HttpMessage& message) const {
         }
         for (const auto& [name, value] : p.headers) validate_header(name, value);
         if (body) p.body = std::move(body->data);
+        if (upload) p.upload = std::make_shared<const UploadBody>(std::move(*upload));
         p.context = context;
         return p;
     } catch (const SerializationError&) {
@@ -419,12 +429,14 @@ asio::awaitable<Response> Engine::redirects(const Prepared& p, bool& sent,
     const Prepared* current = &p;
     std::vector<Response> history;
     for (std::size_t redirects = 0;; ++redirects) {
-        Response response = co_await exchange(current->method, current->target, current->headers,
-                                              current->body, current->context, sent, stream);
+        Response response = co_await exchange(*current, sent, stream);
         response.method = current->method;
         response.url = current->target.url;
         const auto location = response.headers.get("Location");
-        if (!options.follow_redirects || !response.is_redirect() || !location) {
+        // A 307/308 resends the body: a producer's cannot be, so that response is final.
+        const bool resends_body = response.status == 307 || response.status == 308;
+        if (!options.follow_redirects || !response.is_redirect() || !location ||
+            (resends_body && current->upload && !current->upload->replayable())) {
             response.history = std::move(history);
             co_return response;
         }
@@ -442,6 +454,7 @@ asio::awaitable<Response> Engine::redirects(const Prepared& p, bool& sent,
             ((status == 301 || status == 302) && r.method == "POST")) {
             r.method = "GET";
             r.body.clear();
+            r.upload.reset();
             r.headers.erase("Content-Type");
         }
         if (!(next.origin == r.target.origin)) {
@@ -658,6 +671,10 @@ asio::awaitable<Response> Engine::call(const Prepared& p, CallState& state,
                                                      .previous_delay = previous},
                                        resilience->clock(), resilience->random());
         std::string why;
+        if (d.action == RetryDecision::Action::retry && p.upload && !p.upload->replayable()) {
+            d.action = RetryDecision::Action::give_up;
+            why = "; a producer body cannot be sent again";
+        }
         if (d.action == RetryDecision::Action::retry) {
             if (!budget->allow_retry()) {
                 ++metrics.retries_suppressed;

@@ -1,6 +1,7 @@
 // The engine behind HTTPTransport: options, TLS context, pool, request pipeline.
 #pragma once
 
+#include "http/body.hpp"
 #include "http/pool.hpp"
 #include "nector/http/message.hpp"
 #include "nector/http/metrics.hpp"
@@ -73,7 +74,8 @@ private:
         Target target;
         Headers headers;
         std::string body;
-        std::string context; ///< "METHOD URL" for messages
+        std::shared_ptr<const UploadBody> upload; ///< instead of `body`: sent piece by piece
+        std::string context;                      ///< "METHOD URL" for messages
     };
     struct CallState {
         std::chrono::steady_clock::time_point started;
@@ -91,9 +93,7 @@ private:
     /// request byte may have reached a server.
     boost::asio::awaitable<Response> redirects(const Prepared& p, bool& sent,
                                                std::unique_ptr<PendingBody>* stream);
-    boost::asio::awaitable<Response> exchange(std::string_view method, const Target& target,
-                                              const Headers& headers, std::string_view body,
-                                              std::string_view context, bool& sent,
+    boost::asio::awaitable<Response> exchange(const Prepared& p, bool& sent,
                                               std::unique_ptr<PendingBody>* stream);
     /// Decodes a whole buffered body per its Content-Encoding (when decode_content is on),
     /// bounded by max_response_bytes.

@@ -6,12 +6,15 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include <array>
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,6 +63,9 @@ private:
         }
     };
 
+    /// Sends the head, then the upload piece by piece (Content-Length when its size is
+    /// known, else chunked).
+    boost::asio::awaitable<void> send_upload(Exchange& ex);
     /// A streamed exchange after its request went out: reads the head, then leaves the
     /// body to a Body.
     boost::asio::awaitable<void> stream_head(Exchange& ex, Guard& guard,
@@ -132,20 +138,25 @@ boost::asio::awaitable<void> Http1Connection<Stream>::exchange(Exchange& ex) {
     auto& lowest = boost::beast::get_lowest_layer(stream_);
     const Options& options = *ex.options;
 
-    bhttp::request<bhttp::span_body<const char>> request;
-    request.method_string(ex.method);
-    request.target(ex.target->target);
-    request.version(11);
-    if (!ex.headers->contains("Host")) request.set(bhttp::field::host, ex.target->host_header);
-    for (const auto& [name, value] : *ex.headers) request.insert(name, value);
-    request.body() = {ex.body.data(), ex.body.size()};
-    request.prepare_payload();
-
     const auto sent = Clock::now();
-    lowest.expires_after(options.timeout.write);
-    auto [write_error, written] = co_await bhttp::async_write(stream_, request, nothrow);
-    if (write_error) {
-        throw_io_error(write_error, ex.context, "sending the request", errc::write_timeout);
+    if (ex.upload) {
+        co_await send_upload(ex);
+    } else {
+        bhttp::request<bhttp::span_body<const char>> request;
+        request.method_string(ex.method);
+        request.target(ex.target->target);
+        request.version(11);
+        if (!ex.headers->contains("Host")) {
+            request.set(bhttp::field::host, ex.target->host_header);
+        }
+        for (const auto& [name, value] : *ex.headers) request.insert(name, value);
+        request.body() = {ex.body.data(), ex.body.size()};
+        request.prepare_payload();
+        lowest.expires_after(options.timeout.write);
+        auto [write_error, written] = co_await bhttp::async_write(stream_, request, nothrow);
+        if (write_error) {
+            throw_io_error(write_error, ex.context, "sending the request", errc::write_timeout);
+        }
     }
 
     if (ex.stream) {
@@ -187,6 +198,58 @@ boost::asio::awaitable<void> Http1Connection<Stream>::exchange(Exchange& ex) {
     }
     lowest.expires_never();
     guard.done = ex.keep_alive; // otherwise the guard closes the connection
+}
+
+template <class Stream>
+boost::asio::awaitable<void> Http1Connection<Stream>::send_upload(Exchange& ex) {
+    namespace bhttp = boost::beast::http;
+    namespace asio = boost::asio;
+    constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+    auto& lowest = boost::beast::get_lowest_layer(stream_);
+    const Duration write_timeout = ex.options->timeout.write;
+    bhttp::request<bhttp::empty_body> head;
+    head.method_string(ex.method);
+    head.target(ex.target->target);
+    head.version(11);
+    if (!ex.headers->contains("Host")) head.set(bhttp::field::host, ex.target->host_header);
+    for (const auto& [name, value] : *ex.headers) head.insert(name, value);
+    const bool chunked = !ex.upload->size;
+    if (chunked) {
+        head.chunked(true);
+    } else {
+        head.content_length(*ex.upload->size);
+    }
+    bhttp::request_serializer<bhttp::empty_body> serializer(head);
+    lowest.expires_after(write_timeout);
+    auto [head_error, head_bytes] =
+        co_await bhttp::async_write_header(stream_, serializer, nothrow);
+    if (head_error) {
+        throw_io_error(head_error, ex.context, "sending the request", errc::write_timeout);
+    }
+    UploadReader reader(ex.upload, std::string(ex.context));
+    for (;;) {
+        lowest.expires_never(); // the reader (a producer) may take its time
+        std::optional<std::string> piece = co_await reader.next();
+        if (!piece && !chunked) break;
+        if (piece && piece->empty()) continue;
+        std::string frame_head;
+        if (chunked) {
+            char size_line[24];
+            const int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n",
+                                        piece ? piece->size() : std::size_t{0});
+            frame_head.assign(size_line, static_cast<std::size_t>(n));
+        }
+        const std::string_view tail = chunked ? "\r\n" : "";
+        const std::array<asio::const_buffer, 3> buffers{
+            asio::buffer(frame_head), piece ? asio::buffer(*piece) : asio::const_buffer(),
+            asio::buffer(tail.data(), tail.size())};
+        lowest.expires_after(write_timeout);
+        auto [error, n] = co_await asio::async_write(stream_, buffers, nothrow);
+        if (error)
+            throw_io_error(error, ex.context, "sending the request body", errc::write_timeout);
+        if (!piece) break; // the last chunk went out
+    }
+    lowest.expires_never();
 }
 
 template <class Stream>

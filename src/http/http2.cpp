@@ -1,11 +1,13 @@
 #include "http/http2.hpp"
 
+#include "http/body.hpp"
 #include "http/http1.hpp"
 #include "nector/transport/errors.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -33,6 +35,27 @@ constexpr std::size_t write_batch_size = 64 * 1024;
 constexpr std::size_t max_header_bytes = 64 * 1024; // as the HTTP/1.1 parser's header limit
 
 std::string code_name(std::uint32_t code) { return nghttp2_http2_strerror(code); }
+
+// The code and message of an exception thrown while making an upload's next piece.
+std::error_code code_of_upload(const std::exception_ptr& e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::system_error& error) {
+        return error.code();
+    } catch (...) {
+        return errc::serialization_failed;
+    }
+}
+
+std::string message_of(const std::exception_ptr& e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& error) {
+        return std::string("the request body failed: ") + error.what();
+    } catch (...) {
+        return "the request body failed";
+    }
+}
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
     return std::equal(a.begin(), a.end(), b.begin(), b.end(),
@@ -76,6 +99,12 @@ struct StreamState {
     std::size_t pending_offset = 0;
     Headers trailers;    // streaming: trailers after the head was handed over
     std::string context; // streaming: "METHOD URL" for errors after the hand-over
+    // An upload sent piece by piece: pieces wait here until nghttp2 takes them.
+    std::shared_ptr<UploadReader> upload;
+    std::string upload_buffer;
+    std::size_t upload_offset = 0;
+    bool upload_done = false;
+    bool upload_filling = false;
     std::int32_t id = -1;
     asio::steady_timer timer;
     std::size_t body_offset = 0;
@@ -158,6 +187,11 @@ private:
                              std::size_t, void*);
     static int on_stream_close(nghttp2_session*, std::int32_t, std::uint32_t, void*);
     static int on_error(nghttp2_session*, int, const char*, std::size_t, void*);
+    static ssize_t read_upload(nghttp2_session*, std::int32_t, std::uint8_t*, std::size_t,
+                               std::uint32_t*, nghttp2_data_source*, void*);
+    /// Fetches the next upload piece of stream `id`, then lets nghttp2 send it.
+    asio::awaitable<void> fill_upload(std::shared_ptr<Http2Connection> self, std::int32_t id,
+                                      std::shared_ptr<UploadReader> reader);
     static ssize_t read_body(nghttp2_session*, std::int32_t, std::uint8_t*, std::size_t,
                              std::uint32_t*, nghttp2_data_source*, void*);
 
@@ -450,14 +484,22 @@ asio::awaitable<void> Http2Connection<Stream>::exchange(Exchange& ex) {
         nva.push_back(field(names.back(), value));
     }
     std::string length;
-    if (!ex.body.empty() || ex.method == "POST" || ex.method == "PUT" || ex.method == "PATCH") {
-        length = std::to_string(ex.body.size());
-        nva.push_back(field("content-length", length));
-    }
     nghttp2_data_provider provider{};
-    provider.read_callback = read_body;
+    bool has_body = !ex.body.empty();
+    if (ex.upload) {
+        st.upload = std::make_shared<UploadReader>(ex.upload, std::string(ex.context));
+        provider.read_callback = read_upload;
+        has_body = true;
+        if (ex.upload->size) length = std::to_string(*ex.upload->size);
+    } else {
+        provider.read_callback = read_body;
+        if (has_body || ex.method == "POST" || ex.method == "PUT" || ex.method == "PATCH") {
+            length = std::to_string(ex.body.size());
+        }
+    }
+    if (!length.empty()) nva.push_back(field("content-length", length));
     const std::int32_t id = nghttp2_submit_request(session_, nullptr, nva.data(), nva.size(),
-                                                   ex.body.empty() ? nullptr : &provider, &st);
+                                                   has_body ? &provider : nullptr, &st);
     if (id < 0) {
         ex.refused = true;
         throw_error(errc::stream_refused, std::string(ex.context) +
@@ -704,6 +746,69 @@ ssize_t Http2Connection<Stream>::read_body(nghttp2_session* session, std::int32_
     st->body_offset += n;
     if (st->body_offset == body.size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
     return static_cast<ssize_t>(n);
+}
+
+template <class Stream>
+ssize_t Http2Connection<Stream>::read_upload(nghttp2_session*, std::int32_t id,
+                                             std::uint8_t* buffer, std::size_t length,
+                                             std::uint32_t* flags, nghttp2_data_source*,
+                                             void* user) {
+    auto* self = static_cast<Http2Connection*>(user);
+    StreamState* st = self->stream_of(id);
+    if (!st) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; // the exchange is gone
+    if (st->upload_offset < st->upload_buffer.size()) {
+        const std::size_t n = std::min(length, st->upload_buffer.size() - st->upload_offset);
+        std::memcpy(buffer, st->upload_buffer.data() + st->upload_offset, n);
+        st->upload_offset += n;
+        if (st->upload_offset == st->upload_buffer.size()) {
+            st->upload_buffer.clear();
+            st->upload_offset = 0;
+        }
+        return static_cast<ssize_t>(n);
+    }
+    if (st->upload_done) {
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+        return 0;
+    }
+    if (!st->upload_filling) {
+        st->upload_filling = true;
+        // Posted: co_spawn would start it at once, inside this callback, before nghttp2
+        // has deferred the data that resume_data then resumes.
+        asio::post(self->stream_.get_executor(),
+                   [c = self->shared_from_this(), id, reader = st->upload] {
+                       asio::co_spawn(c->stream_.get_executor(), c->fill_upload(c, id, reader),
+                                      asio::detached);
+                   });
+    }
+    return NGHTTP2_ERR_DEFERRED;
+}
+
+template <class Stream>
+asio::awaitable<void> Http2Connection<Stream>::fill_upload(std::shared_ptr<Http2Connection>,
+                                                           std::int32_t id,
+                                                           std::shared_ptr<UploadReader> reader) {
+    std::optional<std::string> piece;
+    std::exception_ptr failure;
+    try {
+        piece = co_await reader->next();
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    StreamState* st = open_ ? stream_of(id) : nullptr;
+    if (!st) co_return; // the stream ended meanwhile
+    st->upload_filling = false;
+    if (failure) {
+        st->upload_done = true;
+        st->fail(code_of_upload(failure), message_of(failure));
+        nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+    } else if (piece) {
+        st->upload_buffer.append(*piece);
+        st->last_progress = Clock::now();
+    } else {
+        st->upload_done = true;
+    }
+    nghttp2_session_resume_data(session_, id);
+    signal_write();
 }
 
 template <class Stream>

@@ -103,6 +103,10 @@ void check_encodable(const HttpMessage& m) {
             fail_serialize(printable(path) + " is not valid UTF-8, which JSON text must be");
         }
     }
+    if (m.producer) {
+        fail_serialize("payload has a producer body, which cannot be serialized (send it instead)");
+    }
+    check_utf8(m.content_path.string(), "payload.content_path");
     check_pairs_utf8(m.form, "payload.data");
     for (std::size_t i = 0; i < m.files.size(); ++i) {
         const std::string where = "payload.files[" + std::to_string(i) + "].";
@@ -243,6 +247,7 @@ void read_payload(json::object& p, HttpMessage& m) {
     }
     if (base64 != nullptr) m.content = decode_base64(*base64, "payload.content_base64");
     if (text != nullptr) m.content = to_bytes(std::string_view(text->data(), text->size()));
+    if (const auto* s = string_member(p, "content_path", path)) m.content_path = to_std(*s);
 }
 
 } // namespace
@@ -257,6 +262,7 @@ json::object HttpMessage::get_payload() const {
     if (!files.empty()) p["files"] = files_to_json(files);
     // An engaged but empty content is written too: it differs from no content.
     if (content) p["content_base64"] = nector::detail::base64_encode(*content);
+    if (!content_path.empty()) p["content_path"] = content_path.string();
     return p;
 }
 

@@ -4,11 +4,14 @@
 #include "nector/transport/headers.hpp"
 #include "nector/transport/protocol.hpp"
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -32,12 +35,30 @@ struct File {
     friend bool operator==(const File&, const File&) = default;
 };
 
+/// A request body made while it is sent: each call of `next` returns the next piece, or
+/// nullopt at the end. Sent with Transfer-Encoding: chunked over HTTP/1.1 (or with
+/// Content-Length when `size` is given, which must then be exact) and as DATA frames over
+/// HTTP/2. It can be sent only once, so a request with a producer is never retried or
+/// replayed, and a 307/308 redirect of it is returned rather than followed.
+struct BodyProducer {
+    std::function<boost::asio::awaitable<std::optional<std::string>>()> next;
+    std::optional<std::uint64_t> size; ///< total bytes, when known
+
+    explicit operator bool() const noexcept { return static_cast<bool>(next); }
+    /// Producers cannot be compared: equal only when both are unset.
+    friend bool operator==(const BodyProducer& a, const BodyProducer& b) noexcept {
+        return !a && !b;
+    }
+};
+
 /// An HTTP request. An aggregate, so designated initializers work:
 ///   HttpMessage{.method = "POST", .url = "/post", .json = body}
 ///
-/// At most one body source may be set: `json`, `content`, or form data (`form` and/or
-/// `files`, sent urlencoded without files, multipart/form-data with them); sending a
-/// message with two throws SerializationError.
+/// At most one body source may be set: `json`, `content`, `content_path`, `producer`, or
+/// form data (`form` and/or `files`, sent urlencoded without files, multipart/form-data
+/// with them); sending a message with two throws SerializationError. Files (`content_path`
+/// and files with a `path`) are read piece by piece while the request is sent, never
+/// whole into memory.
 ///
 /// serialize()/deserialize() use the seed's envelope, {"headers":…,"payload":{"method",
 /// "url","params","json","data","files","content_base64"}}, with bytes base64-encoded, so
@@ -56,6 +77,10 @@ struct HttpMessage {
     Fields form;                     ///< form fields (urlencoded, or multipart with files)
     std::vector<File> files;         ///< multipart file parts
     std::optional<Bytes> content;    ///< a raw body
+    /// A raw body read from this file while it is sent (its size is its Content-Length).
+    std::filesystem::path content_path;
+    /// A raw body made while it is sent; not serialized (serialize() refuses it).
+    BodyProducer producer;
 
     /// The envelope as UTF-8 JSON bytes. Throws SerializationError naming the field when
     /// the message cannot be written as JSON: a NaN or infinity in json, or a string

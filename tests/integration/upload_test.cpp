@@ -1,0 +1,157 @@
+// Streaming uploads: a body from a file path, from a producer (chunked over HTTP/1.1, DATA
+// frames over HTTP/2), and multipart parts read from disk, against httpbin, nghttpd and the
+// in-process servers.
+#include "integration/client.hpp"
+#include "support/h2_server.hpp"
+#include "support/servers.hpp"
+#include "support/test_server.hpp"
+
+#include <nector/http/errors.hpp>
+
+#include <boost/json/parse.hpp>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <memory>
+
+namespace nector::test {
+namespace {
+
+using http::BodyProducer;
+
+/// A file of `size` bytes (byte i = 'a' + i % 26) in `dir`.
+std::filesystem::path make_file(const TempDir& dir, std::string name, std::size_t size) {
+    const auto path = dir.path() / name;
+    std::ofstream out(path, std::ios::binary);
+    for (std::size_t i = 0; i < size; ++i) out.put(static_cast<char>('a' + i % 26));
+    return path;
+}
+
+/// A producer of `pieces`, one per call.
+BodyProducer producer_of(std::vector<std::string> pieces,
+                         std::optional<std::uint64_t> size = std::nullopt) {
+    auto state =
+        std::make_shared<std::pair<std::vector<std::string>, std::size_t>>(std::move(pieces), 0);
+    return BodyProducer{.next = [state]() -> asio::awaitable<std::optional<std::string>> {
+                            if (state->second == state->first.size()) co_return std::nullopt;
+                            co_return state->first[state->second++];
+                        },
+                        .size = size};
+}
+
+TEST(Upload, FileBodyOverHttp11AndHttp2) {
+    TempDir dir;
+    const auto path = make_file(dir, "body.bin", 3 << 20);
+    const std::string expected = read_file(path);
+    // HTTP/1.1 with a Content-Length, read back by the in-process server.
+    TestServer server(TestServer::respond(http_response(200, "ok")));
+    (void)fetch({}, HttpMessage{.method = "PUT", .url = server.url("/"), .content_path = path});
+    const auto seen = server.requests().at(0);
+    EXPECT_EQ(seen.header("Content-Length"), std::to_string(expected.size()));
+    EXPECT_FALSE(seen.header("Transfer-Encoding"));
+    EXPECT_TRUE(seen.body == expected);
+    // HTTP/2: the in-process server echoes it.
+    H2TestServer h2_server;
+    Options h2;
+    h2.http2_prior_knowledge = true;
+    const Response echoed =
+        fetch(h2, HttpMessage{.method = "PUT", .url = h2_server.url("/up"), .content_path = path});
+    EXPECT_EQ(echoed.body.size(), expected.size());
+    EXPECT_TRUE(echoed.body == expected);
+    EXPECT_EQ(h2_server.requests().at(0).header("content-length"), std::to_string(expected.size()));
+}
+
+TEST(Upload, ProducerIsChunkedOverHttp11) {
+    TestServer server(TestServer::respond(http_response(200, "ok")));
+    (void)fetch({}, HttpMessage{.method = "POST",
+                                .url = server.url("/"),
+                                .producer = producer_of({"one,", "", "two,", "three"})});
+    const auto seen = server.requests().at(0);
+    EXPECT_EQ(seen.header("Transfer-Encoding"), "chunked");
+    EXPECT_FALSE(seen.header("Content-Length"));
+    EXPECT_EQ(seen.body, "one,two,three");
+}
+
+TEST(Upload, ProducerWithASizeSendsContentLength) {
+    TestServer server(TestServer::respond(http_response(200, "ok")));
+    (void)fetch({}, HttpMessage{.method = "POST",
+                                .url = server.url("/"),
+                                .producer = producer_of({"abc", "de"}, 5)});
+    const auto seen = server.requests().at(0);
+    EXPECT_EQ(seen.header("Content-Length"), "5");
+    EXPECT_EQ(seen.body, "abcde");
+    // A producer that breaks its word is a SerializationError, not a corrupt request.
+    TestServer other(TestServer::respond(http_response(200, "ok")));
+    const auto e = fetch_error<SerializationError>(
+        {},
+        HttpMessage{.method = "POST", .url = other.url("/"), .producer = producer_of({"abc"}, 5)});
+    ASSERT_TRUE(e);
+    EXPECT_TRUE(contains(e->what(), "declared 5")) << e->what();
+}
+
+TEST(Upload, ProducerOverHttp2) {
+    H2TestServer server; // echoes the body
+    Options o;
+    o.http2_prior_knowledge = true;
+    const Response r = fetch(o, HttpMessage{.method = "POST",
+                                            .url = server.url("/"),
+                                            .producer = producer_of({"alpha ", "beta ", "gamma"})});
+    EXPECT_EQ(r.body, "alpha beta gamma");
+    EXPECT_FALSE(server.requests().at(0).header("content-length"));
+}
+
+TEST(Upload, MultipartFilesAreStreamedFromDisk) {
+    TempDir dir;
+    const auto path = make_file(dir, "report.txt", 200000);
+    HttpMessage m{.method = "POST",
+                  .url = httpbin().url("/post"),
+                  .form = {{"title", "weekly"}},
+                  .files = {{.field = "doc", .path = path},
+                            {.field = "note", .filename = "n.txt", .content = to_bytes("hi")}}};
+    const Response r = fetch({}, std::move(m));
+    const auto json = boost::json::parse(r.body);
+    EXPECT_EQ(json.at("form").at("title").as_string(), "weekly");
+    EXPECT_TRUE(json.at("files").at("doc").as_string() == read_file(path));
+    EXPECT_EQ(json.at("files").at("note").as_string(), "hi");
+}
+
+TEST(Upload, AProducerBodyIsNeverRetried) {
+    TestServer server(TestServer::respond(http_response(503, "busy")));
+    Options o;
+    o.retry.backoff_factor = std::chrono::milliseconds(1);
+    const auto e = fetch_error<http::HTTPServerError>(
+        o, HttpMessage{.method = "PUT", .url = server.url("/"), .producer = producer_of({"x"})});
+    ASSERT_TRUE(e);
+    EXPECT_TRUE(contains(e->what(), "cannot be sent again")) << e->what();
+    EXPECT_EQ(server.requests().size(), 1u);
+    // The same request with a file body is retried (PUT is idempotent).
+    TempDir dir;
+    const auto path = make_file(dir, "f", 10);
+    TestServer again(TestServer::respond(http_response(503, "busy")));
+    (void)fetch_error<http::HTTPServerError>(
+        o, HttpMessage{.method = "PUT", .url = again.url("/"), .content_path = path});
+    EXPECT_EQ(again.requests().size(), 4u);
+    EXPECT_EQ(again.requests().back().body, read_file(path));
+}
+
+TEST(Upload, A307OfAProducerBodyIsReturnedNotFollowed) {
+    TestServer server(TestServer::respond(
+        http_response(307, "", {{"Location", "/elsewhere"}}, "Temporary Redirect")));
+    const Response r = fetch(
+        {}, HttpMessage{.method = "POST", .url = server.url("/"), .producer = producer_of({"x"})});
+    EXPECT_EQ(r.status, 307);
+    EXPECT_EQ(server.requests().size(), 1u);
+}
+
+TEST(Upload, MissingFileIsASerializationErrorNamingIt) {
+    const auto e = fetch_error<SerializationError>(
+        {}, HttpMessage{
+                .method = "PUT", .url = "http://127.0.0.1:9/", .content_path = "/no/such/file"});
+    ASSERT_TRUE(e);
+    EXPECT_TRUE(contains(e->what(), "/no/such/file")) << e->what();
+    EXPECT_TRUE(contains(e->what(), "PUT http://127.0.0.1:9/")) << e->what();
+}
+
+} // namespace
+} // namespace nector::test
