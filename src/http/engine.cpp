@@ -77,6 +77,10 @@ void validate(const Options& o) {
     if (o.limits.max_connections_per_origin == 0) {
         bad_option("limits.max_connections_per_origin must be at least 1");
     }
+    if (o.max_header_bytes < 1024 || o.max_header_bytes > 0xffffffffU) {
+        bad_option("max_header_bytes must be between 1 KiB and 4 GiB");
+    }
+    if (o.max_header_count == 0) bad_option("max_header_count must be at least 1");
     const Http2Settings& h2 = o.http2_settings;
     if (h2.stream_window == 0 || h2.stream_window > 0x7fffffffU) {
         bad_option("http2_settings.stream_window must be between 1 and 2^31-1");

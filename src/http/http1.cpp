@@ -16,6 +16,9 @@ void throw_io_error(const boost::system::error_code& ec, std::string_view contex
                                       " timeout");
     }
     if (ec == asio::error::operation_aborted) throw_error(errc::cancelled, where + ": cancelled");
+    if (ec == bhttp::error::header_limit) {
+        throw_error(errc::protocol_error, where + ": the response head exceeds max_header_bytes");
+    }
     if (ec == bhttp::error::body_limit) {
         throw_error(errc::body_too_large, where + ": the body exceeds max_response_bytes");
     }
@@ -34,6 +37,13 @@ void throw_io_error(const boost::system::error_code& ec, std::string_view contex
         throw_error(errc::connection_reset, where + ": " + ec.message());
     }
     throw_error(errc::connection_failed, where + ": " + ec.message());
+}
+
+void check_header_count(std::size_t fields, std::size_t limit, std::string_view context) {
+    if (fields <= limit) return;
+    throw_error(errc::protocol_error,
+                std::string(context) + ": reading the response: " + std::to_string(fields) +
+                    " header fields, more than max_header_count (" + std::to_string(limit) + ")");
 }
 
 } // namespace nector::http::detail

@@ -26,6 +26,10 @@ namespace nector::http::detail {
 [[noreturn]] void throw_io_error(const boost::system::error_code& ec, std::string_view context,
                                  std::string_view phase, errc timeout_code);
 
+/// Throws TransportSpecificError (protocol_error) when a response head has more than
+/// `limit` header fields.
+void check_header_count(std::size_t fields, std::size_t limit, std::string_view context);
+
 template <class Stream>
 class Http1Connection final : public Connection,
                               public std::enable_shared_from_this<Http1Connection<Stream>> {
@@ -167,7 +171,7 @@ boost::asio::awaitable<void> Http1Connection<Stream>::exchange(Exchange& ex) {
     for (;;) {
         bhttp::response_parser<bhttp::string_body> parser;
         parser.body_limit(options.max_response_bytes);
-        parser.header_limit(64 * 1024);
+        parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
         if (head) parser.skip(true);
         while (!parser.is_done()) {
             lowest.expires_after(options.timeout.read);
@@ -187,8 +191,9 @@ boost::asio::awaitable<void> Http1Connection<Stream>::exchange(Exchange& ex) {
         ex.response.status = status;
         ex.response.reason = std::string(message.reason());
         ex.response.version = message.version() == 10 ? Version::http_1_0 : Version::http_1_1;
-        ex.response.headers.reserve(
-            static_cast<std::size_t>(std::distance(message.begin(), message.end())));
+        const auto fields = static_cast<std::size_t>(std::distance(message.begin(), message.end()));
+        check_header_count(fields, options.max_header_count, ex.context);
+        ex.response.headers.reserve(fields);
         for (const auto& field : message) {
             ex.response.headers.add(std::string(field.name_string()), std::string(field.value()));
         }
@@ -262,7 +267,7 @@ boost::asio::awaitable<void> Http1Connection<Stream>::stream_head(
     for (;;) {
         stream_parser_.emplace();
         stream_parser_->body_limit(boost::none); // a stream has no size limit
-        stream_parser_->header_limit(64 * 1024);
+        stream_parser_->header_limit(static_cast<std::uint32_t>(ex.options->max_header_bytes));
         if (ex.method == "HEAD") stream_parser_->skip(true);
         lowest.expires_after(read_timeout_);
         auto [ec, n] =
@@ -278,6 +283,8 @@ boost::asio::awaitable<void> Http1Connection<Stream>::stream_head(
         ex.response.status = status;
         ex.response.reason = std::string(message.reason());
         ex.response.version = message.version() == 10 ? Version::http_1_0 : Version::http_1_1;
+        check_header_count(static_cast<std::size_t>(std::distance(message.begin(), message.end())),
+                           ex.options->max_header_count, ex.context);
         for (const auto& field : message) {
             ex.response.headers.add(std::string(field.name_string()), std::string(field.value()));
         }

@@ -32,7 +32,6 @@ constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
 constexpr std::size_t read_buffer_size = 64 * 1024;
 constexpr std::size_t write_batch_size = 64 * 1024;
-constexpr std::size_t max_header_bytes = 64 * 1024; // as the HTTP/1.1 parser's header limit
 
 std::string code_name(std::uint32_t code) { return nghttp2_http2_strerror(code); }
 
@@ -111,6 +110,7 @@ struct StreamState {
     Clock::time_point sent_at{};
     Clock::time_point last_progress{};
     std::size_t header_bytes = 0;
+    std::size_t header_count = 0;
     enum class Block { unknown, interim, final_response } block = Block::unknown;
     bool request_sent = false;   // our END_STREAM went out
     bool response_ended = false; // the server's END_STREAM arrived
@@ -215,6 +215,8 @@ private:
     Stream stream_;
     Http2Settings settings_;
     Duration write_timeout_;
+    std::size_t max_header_bytes_;
+    std::size_t max_header_count_;
     nghttp2_session* session_ = nullptr;
     std::vector<StreamState*> streams_;
     std::vector<std::uint8_t> in_;
@@ -246,6 +248,8 @@ Http2Connection<Stream>::Http2Connection(Stream stream, const Options& options)
     : stream_(std::move(stream)),
       settings_(options.http2_settings),
       write_timeout_(options.timeout.write),
+      max_header_bytes_(options.max_header_bytes),
+      max_header_count_(options.max_header_count),
       in_(read_buffer_size),
       write_signal_(stream_.get_executor()),
       ping_timer_(stream_.get_executor()) {
@@ -283,7 +287,7 @@ void Http2Connection<Stream>::start() {
         {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, settings_.stream_window},
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 100},
-        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<std::uint32_t>(max_header_bytes)},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<std::uint32_t>(max_header_bytes_)},
     }};
     if (nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, entries.data(), entries.size()) != 0 ||
         nghttp2_session_set_local_window_size(
@@ -571,8 +575,13 @@ int Http2Connection<Stream>::on_header(nghttp2_session* session, const nghttp2_f
     const std::string_view name(reinterpret_cast<const char*>(name_data), name_size);
     const std::string_view value(reinterpret_cast<const char*>(value_data), value_size);
     st->header_bytes += name.size() + value.size() + 32; // RFC 9113 §6.5.2 accounting
-    if (st->header_bytes > max_header_bytes) {
-        st->fail(errc::protocol_error, "the response header fields exceed 64 KiB");
+    ++st->header_count;
+    const bool too_many = st->header_count > self->max_header_count_;
+    if (st->header_bytes > self->max_header_bytes_ || too_many) {
+        st->fail(errc::protocol_error,
+                 too_many ? "more header fields than max_header_count (" +
+                                std::to_string(self->max_header_count_) + ")"
+                          : std::string("the response head exceeds max_header_bytes"));
         nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_CANCEL);
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     }

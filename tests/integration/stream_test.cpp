@@ -365,6 +365,39 @@ TEST(Decoding, CorruptBodyIsATypedError) {
     EXPECT_TRUE(contains(e->what(), "gzip")) << e->what();
 }
 
+TEST(Limits, HeaderCountAndSize) {
+    std::vector<std::pair<std::string, std::string>> many;
+    for (int i = 0; i < 300; ++i) many.emplace_back("X-H" + std::to_string(i), "v");
+    TestServer server(TestServer::respond(http_response(200, "ok", many)));
+    auto e = fetch_error<TransportSpecificError>(server.url("/"), {});
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->code(), errc::protocol_error);
+    EXPECT_TRUE(contains(e->what(), "max_header_count (256)")) << e->what();
+    EXPECT_EQ(fetch(server.url("/"), {.max_header_count = 400}).body, "ok");
+
+    TestServer big(TestServer::respond(http_response(
+        200, "ok", {{"X-Big1", std::string(40000, 'b')}, {"X-Big2", std::string(40000, 'b')}})));
+    e = fetch_error<TransportSpecificError>(big.url("/"), {});
+    ASSERT_TRUE(e);
+    EXPECT_TRUE(contains(e->what(), "max_header_bytes")) << e->what();
+    EXPECT_EQ(fetch(big.url("/"), {.max_header_bytes = 128 << 10}).body, "ok");
+
+    H2Fields fields;
+    for (int i = 0; i < 300; ++i) fields.emplace_back("x-h" + std::to_string(i), "v");
+    H2TestServer h2([&](const H2Request&) { return H2Action::respond(200, "ok", fields); });
+    Options o;
+    o.http2_prior_knowledge = true;
+    o.retry.max_retries = 0;
+    e = fetch_error<TransportSpecificError>(h2.url("/"), o);
+    ASSERT_TRUE(e);
+    EXPECT_TRUE(contains(e->what(), "max_header_count")) << e->what();
+}
+
+TEST(Limits, InvalidLimitsAreRefused) {
+    EXPECT_THROW(HTTPTransport<> t({.max_header_bytes = 10}), ConfigurationError);
+    EXPECT_THROW(HTTPTransport<> t({.max_header_count = 0}), ConfigurationError);
+}
+
 // --- faults, early exits, backpressure -----------------------------------------------------
 
 TEST(Stream, TruncatedBodyIsAnErrorNotAShortBody) {

@@ -230,7 +230,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadBody{"json_and_content", patch({.json = 1, .content = Bytes{}}),
                 "more than one body source is set (json and content); set at most one of json, "
-                "content, or form/files"},
+                "content, content_path, producer, or form/files"},
         BadBody{"json_and_form", patch({.json = nullptr, .form = {{"a", "1"}}}),
                 "more than one body source is set (json and form)"},
         BadBody{"content_and_files", patch({.files = {File{}}, .content = to_bytes("x")}),

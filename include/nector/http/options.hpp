@@ -139,6 +139,13 @@ struct Options {
     /// beyond it the exchange fails with TransportSpecificError (body_too_large). Default
     /// 64 MiB.
     std::size_t max_response_bytes = std::size_t{64} << 20;
+    /// Largest response head (status line and header fields; over HTTP/2 counted as RFC
+    /// 9113 §6.5.2 does); beyond it the exchange fails with TransportSpecificError
+    /// (protocol_error). Default 64 KiB.
+    std::size_t max_header_bytes = std::size_t{64} << 10;
+    /// Most header fields in a response head; beyond it the exchange fails likewise.
+    /// Default 256.
+    std::size_t max_header_count = 256;
     /// Send "Accept-Encoding: gzip, deflate, br, zstd" (unless the headers set one) and
     /// decode gzip, deflate, br and zstd response bodies. false leaves bodies as they came
     /// (raw bytes, Content-Encoding as sent) and sends no Accept-Encoding. Default true.
