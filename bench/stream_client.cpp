@@ -125,8 +125,8 @@ int main(int argc, char** argv) {
         start = std::chrono::steady_clock::now();
         try {
             for (long i = 0; i < count; ++i) {
-                // A named message: GCC 12 destroys an aggregate temporary inside a co_await
-                // expression twice (free(): invalid pointer).
+                // A named message: with GCC 12, an HttpMessage{...} temporary in the co_await
+                // expression aborts in ~HttpMessage (free(): invalid pointer).
                 nector::http::HttpMessage get;
                 get.method = "GET";
                 get.url = url;

@@ -100,6 +100,8 @@ public:
         constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
         auto& parser = *c_->stream_parser_;
         auto& lowest = boost::beast::get_lowest_layer(c_->stream_);
+        // Read up to `max` a time: Beast sizes a read by the buffer's free capacity.
+        c_->buffer_.reserve(max);
         while (!done_) {
             const std::size_t old = out.size();
             out.resize(old + max);
@@ -169,6 +171,9 @@ boost::asio::awaitable<void> Http1Connection<Stream>::exchange(Exchange& ex) {
     }
     const bool head = ex.method == "HEAD";
     for (;;) {
+        // Read up to 64 KiB a time (Beast sizes a read by the buffer's free capacity, and an
+        // empty flat_buffer would read 512 bytes at a time); kept for the connection's life.
+        buffer_.reserve(64 * 1024);
         bhttp::response_parser<bhttp::string_body> parser;
         parser.body_limit(options.max_response_bytes);
         parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
