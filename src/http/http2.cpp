@@ -427,6 +427,9 @@ public:
 
     asio::awaitable<bool> read(std::string& out, std::size_t max) override {
         StreamState& st = *st_;
+        // The read timeout counts from now: while nobody read, the closed window (not the
+        // server) held the body back.
+        st.last_progress = Clock::now();
         for (;;) {
             if (st.pending_offset < st.pending.size()) {
                 const std::size_t n = std::min(max, st.pending.size() - st.pending_offset);

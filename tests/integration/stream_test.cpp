@@ -518,6 +518,38 @@ TEST(Stream, ASlowReaderHoldsTheHttp11ServerBack) {
     EXPECT_EQ(written.load(), 64);
 }
 
+TEST(Stream, ASlowReaderHoldsTheHttp2ServerBack) {
+    // With 64 KiB windows, a streamed body that is not read keeps the connection's window
+    // closed: nothing is consumed until read. A second request on the same connection then
+    // gets no DATA (it times out) until the first body is read.
+    H2TestServer server([](const H2Request& r) {
+        return H2Action::respond(200, std::string(r.path == "/big" ? 1u << 20 : 5u, 'x'));
+    });
+    run([&]() -> asio::awaitable<void> {
+        Options o;
+        o.http2_prior_knowledge = true;
+        o.http2_settings.stream_window = 65535;
+        o.http2_settings.connection_window = 65535;
+        o.retry.max_retries = 0;
+        o.timeout.read = 300ms;
+        HTTPTransport<> t(o);
+        co_await t.connect();
+        HttpMessage big{.url = server.url("/big")};
+        ResponseStream s = co_await t.stream(std::move(big));
+        try {
+            (void)co_await t.get(server.url("/small"));
+            ADD_FAILURE() << "the unread body did not hold the connection's window";
+        } catch (const ConnectionTimeoutError& e) {
+            EXPECT_EQ(e.code(), errc::read_timeout);
+        }
+        std::size_t total = 0;
+        while (auto chunk = co_await s.next()) total += chunk->size();
+        EXPECT_EQ(total, std::size_t{1} << 20);
+        EXPECT_EQ((co_await t.get(server.url("/small"))).body, "xxxxx");
+    }());
+    EXPECT_EQ(server.connections_accepted(), 1u);
+}
+
 TEST(Stream, HeadAndEmptyBodies) {
     run([]() -> asio::awaitable<void> {
         HTTPTransport<> t;
