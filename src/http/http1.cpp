@@ -39,11 +39,18 @@ void throw_io_error(const boost::system::error_code& ec, std::string_view contex
     throw_error(errc::connection_failed, where + ": " + ec.message());
 }
 
-void check_header_count(std::size_t fields, std::size_t limit, std::string_view context) {
-    if (fields <= limit) return;
-    throw_error(errc::protocol_error,
-                std::string(context) + ": reading the response: " + std::to_string(fields) +
-                    " header fields, more than max_header_count (" + std::to_string(limit) + ")");
+void check_head_limits(std::size_t count, std::size_t bytes, const Options& options,
+                       std::string_view context) {
+    const std::string where = std::string(context) + ": reading the response: ";
+    if (count > options.max_header_count) {
+        throw_error(errc::protocol_error, where + std::to_string(count) +
+                                              " header fields, more than max_header_count (" +
+                                              std::to_string(options.max_header_count) + ")");
+    }
+    if (bytes > options.max_header_bytes) {
+        throw_error(errc::protocol_error, where + "the response head exceeds max_header_bytes (" +
+                                              std::to_string(options.max_header_bytes) + ")");
+    }
 }
 
 } // namespace nector::http::detail

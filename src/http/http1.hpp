@@ -26,9 +26,24 @@ namespace nector::http::detail {
 [[noreturn]] void throw_io_error(const boost::system::error_code& ec, std::string_view context,
                                  std::string_view phase, errc timeout_code);
 
-/// Throws TransportSpecificError (protocol_error) when a response head has more than
-/// `limit` header fields.
-void check_header_count(std::size_t fields, std::size_t limit, std::string_view context);
+/// check_head() on a head's field count and size in bytes.
+void check_head_limits(std::size_t count, std::size_t bytes, const Options& options,
+                       std::string_view context);
+
+/// Throws TransportSpecificError (protocol_error) when a response head has more header
+/// fields than Options::max_header_count, or is larger than max_header_bytes (the parser's
+/// own limit does not see a head that arrives in pieces).
+template <class Fields>
+void check_head(const Fields& fields, std::string_view reason, const Options& options,
+                std::string_view context) {
+    std::size_t count = 0;
+    std::size_t bytes = 15 + reason.size(); // "HTTP/1.1 200 " and CRLF
+    for (const auto& field : fields) {
+        ++count;
+        bytes += field.name_string().size() + field.value().size() + 4; // ": " and CRLF
+    }
+    check_head_limits(count, bytes, options, context);
+}
 
 template <class Stream>
 class Http1Connection final : public Connection,
@@ -197,7 +212,7 @@ boost::asio::awaitable<void> Http1Connection<Stream>::exchange(Exchange& ex) {
         ex.response.reason = std::string(message.reason());
         ex.response.version = message.version() == 10 ? Version::http_1_0 : Version::http_1_1;
         const auto fields = static_cast<std::size_t>(std::distance(message.begin(), message.end()));
-        check_header_count(fields, options.max_header_count, ex.context);
+        check_head(message, message.reason(), options, ex.context);
         ex.response.headers.reserve(fields);
         for (const auto& field : message) {
             ex.response.headers.add(std::string(field.name_string()), std::string(field.value()));
@@ -288,8 +303,7 @@ boost::asio::awaitable<void> Http1Connection<Stream>::stream_head(
         ex.response.status = status;
         ex.response.reason = std::string(message.reason());
         ex.response.version = message.version() == 10 ? Version::http_1_0 : Version::http_1_1;
-        check_header_count(static_cast<std::size_t>(std::distance(message.begin(), message.end())),
-                           ex.options->max_header_count, ex.context);
+        check_head(message, message.reason(), *ex.options, ex.context);
         for (const auto& field : message) {
             ex.response.headers.add(std::string(field.name_string()), std::string(field.value()));
         }
