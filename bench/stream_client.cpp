@@ -9,6 +9,8 @@
 // protocol: http1; h2c (HTTP/2 by prior knowledge on http://); h2 (HTTP/2 by ALPN on
 // https://, certificate not verified). Each download's byte count must equal its
 // Content-Length (when the response has one and no Content-Encoding), or the run fails.
+#include "usage.hpp"
+
 #include <nector/nector.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -33,38 +35,9 @@ namespace {
 
 constexpr double mib = 1024.0 * 1024.0;
 
-struct Usage {
-    double cpu_seconds;
-    double max_rss_mib;
-};
-
-Usage usage() {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    const auto seconds = [](const timeval& t) {
-        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-    };
-    // ru_maxrss is in KiB on Linux.
-    return {seconds(u.ru_utime) + seconds(u.ru_stime), static_cast<double>(u.ru_maxrss) / 1024.0};
-}
-
-// A "Name:   123 kB" line of /proc/self/status, in MiB (-1 when absent).
-double status_mib(std::string_view name) {
-    std::FILE* f = std::fopen("/proc/self/status", "r");
-    if (!f) return -1;
-    char line[256];
-    double value = -1;
-    while (std::fgets(line, sizeof line, f)) {
-        const std::string_view text(line);
-        if (text.substr(0, name.size()) == name && text.size() > name.size() &&
-            text[name.size()] == ':') {
-            value = std::atof(line + name.size() + 1) / 1024.0;
-            break;
-        }
-    }
-    std::fclose(f);
-    return value;
-}
+using nector::bench::status_mib;
+using nector::bench::Usage;
+using nector::bench::usage;
 
 std::optional<std::uint64_t> parse_length(std::string_view text) {
     std::uint64_t value = 0;

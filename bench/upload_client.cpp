@@ -7,6 +7,8 @@
 //   nector-bench-upload URL FILE [protocol=http1]
 //
 // protocol: http1; h2c (HTTP/2 by prior knowledge on http://).
+#include "usage.hpp"
+
 #include <nector/nector.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -27,37 +29,9 @@ namespace {
 
 constexpr double mib = 1024.0 * 1024.0;
 
-double cpu_seconds() {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    const auto seconds = [](const timeval& t) {
-        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-    };
-    return seconds(u.ru_utime) + seconds(u.ru_stime);
-}
-
-double max_rss_mib() {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return static_cast<double>(u.ru_maxrss) / 1024.0; // KiB on Linux
-}
-
-// A "Name:   123 kB" line of /proc/self/status, in MiB (-1 when absent).
-double status_mib(std::string_view name) {
-    std::FILE* f = std::fopen("/proc/self/status", "r");
-    if (!f) return -1;
-    char line[256];
-    double value = -1;
-    while (std::fgets(line, sizeof line, f)) {
-        const std::string_view text(line);
-        if (text.size() > name.size() && text.substr(0, name.size()) == name &&
-            text[name.size()] == ':') {
-            value = std::atof(line + name.size() + 1) / 1024.0;
-        }
-    }
-    std::fclose(f);
-    return value;
-}
+double cpu_seconds() { return nector::bench::usage().cpu_seconds; }
+double max_rss_mib() { return nector::bench::usage().max_rss_mib; }
+using nector::bench::status_mib;
 
 } // namespace
 

@@ -56,16 +56,11 @@ std::string message_of(const std::exception_ptr& e) {
     }
 }
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                      [](char x, char y) { return (x | 0x20) == (y | 0x20); });
-}
-
 // Header fields HTTP/2 forbids (RFC 9113 §8.2.2), and Host, which becomes :authority.
 bool connection_specific(std::string_view name) noexcept {
     for (std::string_view banned :
          {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host"}) {
-        if (iequals(name, banned)) return true;
+        if (nector::iequals(name, banned)) return true;
     }
     return false;
 }
@@ -486,7 +481,7 @@ asio::awaitable<void> Http2Connection<Stream>::exchange(Exchange& ex) {
     nva.push_back(field(":path", target.target));
     for (const auto& [name, value] : *ex.headers) {
         if (connection_specific(name)) continue;
-        if (iequals(name, "te") && !iequals(value, "trailers")) continue;
+        if (nector::iequals(name, "te") && !nector::iequals(value, "trailers")) continue;
         names.push_back(lower(name));
         nva.push_back(field(names.back(), value));
     }
