@@ -3,6 +3,8 @@
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>
 
+#include <charconv>
+
 namespace nector::http::detail {
 
 void throw_io_error(const boost::system::error_code& ec, std::string_view context,
@@ -39,18 +41,38 @@ void throw_io_error(const boost::system::error_code& ec, std::string_view contex
     throw_error(errc::connection_failed, where + ": " + ec.message());
 }
 
+bool needs_content_length(std::string_view method, std::size_t body_size) noexcept {
+    return body_size > 0 || method == "POST" || method == "PUT" || method == "OPTIONS";
+}
+
+void write_head(std::string& out, std::string_view method, const Target& target,
+                const Headers& headers, std::optional<std::uint64_t> content_length, bool chunked) {
+    out.append(method).append(" ").append(target.target).append(" HTTP/1.1\r\n");
+    if (!headers.contains("Host")) out.append("Host: ").append(target.host_header).append("\r\n");
+    for (const auto& [name, value] : headers) {
+        out.append(name).append(": ").append(value).append("\r\n");
+    }
+    if (chunked) {
+        out.append("Transfer-Encoding: chunked\r\n");
+    } else if (content_length) {
+        char digits[24];
+        const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, *content_length);
+        out.append("Content-Length: ").append(digits, end).append("\r\n");
+    }
+    out.append("\r\n");
+}
+
 void check_head_limits(std::size_t count, std::size_t bytes, const Options& options,
                        std::string_view context) {
+    if (count <= options.max_header_count && bytes <= options.max_header_bytes) return;
     const std::string where = std::string(context) + ": reading the response: ";
     if (count > options.max_header_count) {
         throw_error(errc::protocol_error, where + std::to_string(count) +
                                               " header fields, more than max_header_count (" +
                                               std::to_string(options.max_header_count) + ")");
     }
-    if (bytes > options.max_header_bytes) {
-        throw_error(errc::protocol_error, where + "the response head exceeds max_header_bytes (" +
-                                              std::to_string(options.max_header_bytes) + ")");
-    }
+    throw_error(errc::protocol_error, where + "the response head exceeds max_header_bytes (" +
+                                          std::to_string(options.max_header_bytes) + ")");
 }
 
 } // namespace nector::http::detail

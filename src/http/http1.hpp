@@ -5,6 +5,8 @@
 #include "nector/transport/errors.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -45,6 +47,74 @@ void check_head(const Fields& fields, std::string_view reason, const Options& op
     check_head_limits(count, bytes, options, context);
 }
 
+/// Beast's HTTP/1.1 response parser writing the head straight into a Response and the body
+/// into its string: no intermediate basic_fields and no second copy of each field.
+class ResponseParser final : public boost::beast::http::basic_parser<false> {
+public:
+    explicit ResponseParser(Response& response) : response_(response) {}
+
+    int status() const noexcept { return status_; }
+    int version() const noexcept { return version_; }
+    std::size_t field_count() const noexcept { return count_; }
+    /// The head's size as check_head_limits() counts it.
+    std::size_t head_bytes() const noexcept { return bytes_; }
+
+private:
+    using string_view = boost::beast::string_view;
+    using error_code = boost::system::error_code;
+
+    void on_request_impl(boost::beast::http::verb, string_view, string_view, int,
+                         error_code&) override {}
+    void on_response_impl(int code, string_view reason, int version, error_code&) override {
+        status_ = code;
+        version_ = version;
+        response_.reason.assign(reason.data(), reason.size());
+        response_.headers.clear(); // an interim response's fields are not the final one's
+        response_.headers.reserve(16);
+        count_ = 0;
+        bytes_ = 15 + reason.size(); // "HTTP/1.1 200 " and CRLF
+    }
+    void on_field_impl(boost::beast::http::field, string_view name, string_view value,
+                       error_code&) override {
+        ++count_;
+        bytes_ += name.size() + value.size() + 4; // ": " and CRLF
+        response_.headers.add(std::string(name.data(), name.size()),
+                              std::string(value.data(), value.size()));
+    }
+    void on_header_impl(error_code&) override {}
+    void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
+        response_.body.clear();
+        // The parser has checked a Content-Length against body_limit already.
+        if (length) response_.body.reserve(static_cast<std::size_t>(*length));
+    }
+    std::size_t on_body_impl(string_view body, error_code&) override {
+        response_.body.append(body.data(), body.size());
+        return body.size();
+    }
+    void on_chunk_header_impl(std::uint64_t, string_view, error_code&) override {}
+    std::size_t on_chunk_body_impl(std::uint64_t, string_view body, error_code&) override {
+        response_.body.append(body.data(), body.size());
+        return body.size();
+    }
+    void on_finish_impl(error_code&) override {}
+
+    Response& response_;
+    int status_ = 0;
+    int version_ = 11;
+    std::size_t count_ = 0;
+    std::size_t bytes_ = 0;
+};
+
+/// Appends an HTTP/1.1 request head to `out`: request line, Host (unless a Host header is
+/// given), the headers (already validated), Content-Length when `content_length` is set,
+/// and the blank line.
+void write_head(std::string& out, std::string_view method, const Target& target,
+                const Headers& headers, std::optional<std::uint64_t> content_length, bool chunked);
+
+/// Beast's rule for a request's Content-Length: set for a non-empty body, and for an empty
+/// one on the methods that expect a body (POST, PUT, OPTIONS).
+bool needs_content_length(std::string_view method, std::size_t body_size) noexcept;
+
 template <class Stream>
 class Http1Connection final : public Connection,
                               public std::enable_shared_from_this<Http1Connection<Stream>> {
@@ -62,6 +132,7 @@ public:
         if (!open_) return;
         open_ = false;
         boost::beast::get_lowest_layer(stream_).close();
+        if (timer_) timer_->cancel();
     }
     Version version() const noexcept override { return Version::http_1_1; }
 
@@ -82,6 +153,10 @@ private:
         }
     };
 
+    /// Feeds the buffered bytes to `parser`: true once the response is complete (at `eof`,
+    /// the end of the connection, it must be), false when it needs more bytes.
+    bool parse_buffered(Exchange& ex, ResponseParser& parser,
+                        std::chrono::steady_clock::time_point sent, bool eof);
     /// Sends the head, then the upload piece by piece (Content-Length when its size is
     /// known, else chunked).
     boost::asio::awaitable<void> send_upload(Exchange& ex);
@@ -90,8 +165,53 @@ private:
     boost::asio::awaitable<void> stream_head(Exchange& ex, Guard& guard,
                                              std::chrono::steady_clock::time_point sent);
 
+    using Clock = std::chrono::steady_clock;
+    /// Timeout::read and Timeout::write: a deadline set before each read or write and cleared
+    /// when it completes, watched by one timer per connection that is set again only when it
+    /// fires before the deadline (or must fire sooner), so a read or write costs no timer
+    /// work. Past the deadline the connection is closed and the pending operation fails with
+    /// timed(ec) == beast::error::timeout.
+    void deadline_in(Duration d) {
+        if (d <= Duration::zero()) {
+            deadline_ = Clock::time_point::max();
+            return;
+        }
+        deadline_ = Clock::now() + d;
+        if (!watching_ || deadline_ < watched_until_) watch();
+    }
+    void no_deadline() noexcept { deadline_ = Clock::time_point::max(); }
+    void watch() {
+        if (!timer_) timer_.emplace(stream_.get_executor());
+        watching_ = true;
+        watched_until_ = deadline_;
+        const auto id = ++watch_id_;
+        timer_->expires_at(deadline_); // a pending wait ends, and its handler sees a stale id
+        timer_->async_wait([weak = this->weak_from_this(), id](const boost::system::error_code&) {
+            const auto self = weak.lock();
+            if (!self || id != self->watch_id_) return;
+            self->watching_ = false;
+            if (!self->open_ || self->deadline_ == Clock::time_point::max()) return;
+            if (Clock::now() < self->deadline_) {
+                self->watch(); // the deadline moved on since
+                return;
+            }
+            self->timed_out_ = true;
+            self->close();
+        });
+    }
+    boost::system::error_code timed(const boost::system::error_code& ec) const noexcept {
+        return ec && timed_out_ ? boost::system::error_code(boost::beast::error::timeout) : ec;
+    }
+
     Stream stream_;
+    std::optional<boost::asio::steady_timer> timer_;
+    Clock::time_point deadline_ = Clock::time_point::max();
+    Clock::time_point watched_until_{};
+    std::uint64_t watch_id_ = 0;
+    bool watching_ = false;
+    bool timed_out_ = false;
     boost::beast::flat_buffer buffer_;
+    std::string out_; // the request head, kept for the connection's life
     std::optional<StreamParser> stream_parser_;
     Duration read_timeout_{};
     bool open_ = true;
@@ -114,7 +234,6 @@ public:
     boost::asio::awaitable<bool> read(std::string& out, std::size_t max) override {
         constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
         auto& parser = *c_->stream_parser_;
-        auto& lowest = boost::beast::get_lowest_layer(c_->stream_);
         // Read up to `max` a time: Beast sizes a read by the buffer's free capacity.
         c_->buffer_.reserve(max);
         while (!done_) {
@@ -122,9 +241,11 @@ public:
             out.resize(old + max);
             parser.get().body().data = out.data() + old;
             parser.get().body().size = max;
-            lowest.expires_after(c_->read_timeout_);
-            auto [ec, n] = co_await boost::beast::http::async_read_some(c_->stream_, c_->buffer_,
-                                                                        parser, nothrow);
+            c_->deadline_in(c_->read_timeout_);
+            auto [read_error, n] = co_await boost::beast::http::async_read_some(
+                c_->stream_, c_->buffer_, parser, nothrow);
+            c_->no_deadline();
+            auto ec = c_->timed(read_error);
             const std::size_t got = max - parser.get().body().size;
             out.resize(old + got);
             if (ec == boost::beast::http::error::need_buffer) ec = {};
@@ -132,7 +253,6 @@ public:
             if (parser.is_done()) {
                 done_ = true;
                 keep_alive_ = parser.keep_alive() && !parser.need_eof();
-                lowest.expires_never();
                 c_->busy_ = false;
                 if (!keep_alive_) c_->close();
             }
@@ -152,31 +272,32 @@ private:
 template <class Stream>
 boost::asio::awaitable<void> Http1Connection<Stream>::exchange(Exchange& ex) {
     namespace bhttp = boost::beast::http;
-    using Clock = std::chrono::steady_clock;
     constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
     busy_ = true;
     Guard guard{this};
-    auto& lowest = boost::beast::get_lowest_layer(stream_);
     const Options& options = *ex.options;
 
     const auto sent = Clock::now();
     if (ex.upload) {
         co_await send_upload(ex);
     } else {
-        bhttp::request<bhttp::span_body<const char>> request;
-        request.method_string(ex.method);
-        request.target(ex.target->target);
-        request.version(11);
-        if (!ex.headers->contains("Host")) {
-            request.set(bhttp::field::host, ex.target->host_header);
-        }
-        for (const auto& [name, value] : *ex.headers) request.insert(name, value);
-        request.body() = {ex.body.data(), ex.body.size()};
-        request.prepare_payload();
-        lowest.expires_after(options.timeout.write);
-        auto [write_error, written] = co_await bhttp::async_write(stream_, request, nothrow);
+        // The head (and a small body) in one buffer, so one write (one TLS record).
+        constexpr std::size_t inline_body = 16 * 1024;
+        const bool length = needs_content_length(ex.method, ex.body.size());
+        out_.clear();
+        write_head(out_, ex.method, *ex.target, *ex.headers,
+                   length ? std::optional<std::uint64_t>(ex.body.size()) : std::nullopt, false);
+        const bool separate = ex.body.size() > inline_body;
+        if (!separate) out_.append(ex.body);
+        const std::array<boost::asio::const_buffer, 2> buffers{
+            boost::asio::buffer(out_),
+            separate ? boost::asio::buffer(ex.body) : boost::asio::const_buffer()};
+        deadline_in(options.timeout.write);
+        auto [write_error, written] = co_await boost::asio::async_write(stream_, buffers, nothrow);
+        no_deadline();
         if (write_error) {
-            throw_io_error(write_error, ex.context, "sending the request", errc::write_timeout);
+            throw_io_error(timed(write_error), ex.context, "sending the request",
+                           errc::write_timeout);
         }
     }
 
@@ -186,43 +307,68 @@ boost::asio::awaitable<void> Http1Connection<Stream>::exchange(Exchange& ex) {
     }
     const bool head = ex.method == "HEAD";
     for (;;) {
-        // Read up to 64 KiB a time (Beast sizes a read by the buffer's free capacity, and an
-        // empty flat_buffer would read 512 bytes at a time); kept for the connection's life.
-        buffer_.reserve(64 * 1024);
-        bhttp::response_parser<bhttp::string_body> parser;
+        ResponseParser parser(ex.response);
         parser.body_limit(options.max_response_bytes);
         parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+        parser.eager(true);
         if (head) parser.skip(true);
-        while (!parser.is_done()) {
-            lowest.expires_after(options.timeout.read);
+        bool eof = false;
+        while (!parse_buffered(ex, parser, sent, eof)) {
+            // Up to 64 KiB a read (the buffer keeps its capacity for the connection's life).
+            deadline_in(options.timeout.read);
             auto [read_error, n] =
-                co_await bhttp::async_read_some(stream_, buffer_, parser, nothrow);
-            if (!ex.response_started && (parser.got_some() || buffer_.size() > 0)) {
-                ex.response_started = true;
-                ex.response.timings.first_byte = Clock::now() - sent;
-            }
-            if (read_error) {
-                throw_io_error(read_error, ex.context, "reading the response", errc::read_timeout);
+                co_await stream_.async_read_some(buffer_.prepare(64 * 1024), nothrow);
+            no_deadline();
+            buffer_.commit(n);
+            if (read_error == boost::asio::error::eof ||
+                read_error == boost::asio::ssl::error::stream_truncated) {
+                eof = true;
+            } else if (read_error) {
+                throw_io_error(timed(read_error), ex.context, "reading the response",
+                               errc::read_timeout);
             }
         }
-        auto& message = parser.get();
-        const int status = static_cast<int>(message.result_int());
+        const int status = parser.status();
         if (status >= 100 && status < 200 && status != 101) continue; // interim response
         ex.response.status = status;
-        ex.response.reason = std::string(message.reason());
-        ex.response.version = message.version() == 10 ? Version::http_1_0 : Version::http_1_1;
-        const auto fields = static_cast<std::size_t>(std::distance(message.begin(), message.end()));
-        check_head(message, message.reason(), options, ex.context);
-        ex.response.headers.reserve(fields);
-        for (const auto& field : message) {
-            ex.response.headers.add(std::string(field.name_string()), std::string(field.value()));
-        }
-        ex.response.body = std::move(message.body());
-        ex.keep_alive = message.keep_alive() && !message.need_eof() && status != 101;
+        ex.response.version = parser.version() == 10 ? Version::http_1_0 : Version::http_1_1;
+        check_head_limits(parser.field_count(), parser.head_bytes(), options, ex.context);
+        ex.keep_alive = parser.keep_alive() && !parser.need_eof() && status != 101;
         break;
     }
-    lowest.expires_never();
     guard.done = ex.keep_alive; // otherwise the guard closes the connection
+}
+
+template <class Stream>
+bool Http1Connection<Stream>::parse_buffered(Exchange& ex, ResponseParser& parser,
+                                             std::chrono::steady_clock::time_point sent, bool eof) {
+    namespace bhttp = boost::beast::http;
+    boost::system::error_code ec;
+    while (buffer_.size() > 0) {
+        const std::size_t used = parser.put(buffer_.data(), ec);
+        buffer_.consume(used);
+        if (!ex.response_started) {
+            ex.response_started = true;
+            ex.response.timings.first_byte = std::chrono::steady_clock::now() - sent;
+        }
+        if (ec == bhttp::error::need_more) {
+            ec = {};
+        } else if (ec) {
+            throw_io_error(ec, ex.context, "reading the response", errc::read_timeout);
+        }
+        if (parser.is_done()) return true;
+        if (used == 0) break;
+    }
+    if (!eof) return false;
+    // A message delimited by the end ends here; otherwise it was cut short (or, with nothing
+    // received, the server closed a kept-alive connection).
+    if (parser.got_some()) {
+        parser.put_eof(ec);
+    } else {
+        ec = bhttp::error::end_of_stream;
+    }
+    if (ec) throw_io_error(ec, ex.context, "reading the response", errc::read_timeout);
+    return true;
 }
 
 template <class Stream>
@@ -230,30 +376,19 @@ boost::asio::awaitable<void> Http1Connection<Stream>::send_upload(Exchange& ex) 
     namespace bhttp = boost::beast::http;
     namespace asio = boost::asio;
     constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
-    auto& lowest = boost::beast::get_lowest_layer(stream_);
     const Duration write_timeout = ex.options->timeout.write;
-    bhttp::request<bhttp::empty_body> head;
-    head.method_string(ex.method);
-    head.target(ex.target->target);
-    head.version(11);
-    if (!ex.headers->contains("Host")) head.set(bhttp::field::host, ex.target->host_header);
-    for (const auto& [name, value] : *ex.headers) head.insert(name, value);
     const bool chunked = !ex.upload->size;
-    if (chunked) {
-        head.chunked(true);
-    } else {
-        head.content_length(*ex.upload->size);
-    }
-    bhttp::request_serializer<bhttp::empty_body> serializer(head);
-    lowest.expires_after(write_timeout);
+    out_.clear();
+    write_head(out_, ex.method, *ex.target, *ex.headers, ex.upload->size, chunked);
+    deadline_in(write_timeout);
     auto [head_error, head_bytes] =
-        co_await bhttp::async_write_header(stream_, serializer, nothrow);
+        co_await asio::async_write(stream_, asio::buffer(out_), nothrow);
+    no_deadline();
     if (head_error) {
-        throw_io_error(head_error, ex.context, "sending the request", errc::write_timeout);
+        throw_io_error(timed(head_error), ex.context, "sending the request", errc::write_timeout);
     }
     UploadReader reader(ex.upload, std::string(ex.context));
     for (;;) {
-        lowest.expires_never(); // the reader (a producer) may take its time
         std::optional<std::string> piece = co_await reader.next();
         if (!piece && !chunked) break;
         if (piece && piece->empty()) continue;
@@ -268,13 +403,14 @@ boost::asio::awaitable<void> Http1Connection<Stream>::send_upload(Exchange& ex) 
         const std::array<asio::const_buffer, 3> buffers{
             asio::buffer(frame_head), piece ? asio::buffer(*piece) : asio::const_buffer(),
             asio::buffer(tail.data(), tail.size())};
-        lowest.expires_after(write_timeout);
+        deadline_in(write_timeout);
         auto [error, n] = co_await asio::async_write(stream_, buffers, nothrow);
+        no_deadline();
         if (error)
-            throw_io_error(error, ex.context, "sending the request body", errc::write_timeout);
+            throw_io_error(timed(error), ex.context, "sending the request body",
+                           errc::write_timeout);
         if (!piece) break; // the last chunk went out
     }
-    lowest.expires_never();
 }
 
 template <class Stream>
@@ -282,21 +418,21 @@ boost::asio::awaitable<void> Http1Connection<Stream>::stream_head(
     Exchange& ex, Guard& guard, std::chrono::steady_clock::time_point sent) {
     namespace bhttp = boost::beast::http;
     constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
-    auto& lowest = boost::beast::get_lowest_layer(stream_);
     read_timeout_ = ex.options->timeout.read;
     for (;;) {
         stream_parser_.emplace();
         stream_parser_->body_limit(boost::none); // a stream has no size limit
         stream_parser_->header_limit(static_cast<std::uint32_t>(ex.options->max_header_bytes));
         if (ex.method == "HEAD") stream_parser_->skip(true);
-        lowest.expires_after(read_timeout_);
+        deadline_in(read_timeout_);
         auto [ec, n] =
             co_await bhttp::async_read_header(stream_, buffer_, *stream_parser_, nothrow);
+        no_deadline();
         if (!ex.response_started && (stream_parser_->got_some() || buffer_.size() > 0)) {
             ex.response_started = true;
             ex.response.timings.first_byte = std::chrono::steady_clock::now() - sent;
         }
-        if (ec) throw_io_error(ec, ex.context, "reading the response", errc::read_timeout);
+        if (ec) throw_io_error(timed(ec), ex.context, "reading the response", errc::read_timeout);
         const auto& message = stream_parser_->get();
         const int status = static_cast<int>(message.result_int());
         if (status >= 100 && status < 200 && status != 101) continue; // interim response
@@ -311,7 +447,6 @@ boost::asio::awaitable<void> Http1Connection<Stream>::stream_head(
     }
     if (stream_parser_->is_done()) { // no body (HEAD, 204, 304, Content-Length: 0)
         ex.keep_alive = stream_parser_->keep_alive() && !stream_parser_->need_eof();
-        lowest.expires_never();
         guard.done = ex.keep_alive;
         co_return;
     }
