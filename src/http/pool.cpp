@@ -163,10 +163,14 @@ void Pool::give_back(std::shared_ptr<Connection> c, bool reusable) noexcept {
         wake_one();
         return;
     }
-    std::erase_if(leased_, [&](const std::weak_ptr<Connection>& w) {
-        auto p = w.lock();
-        return !p || p == c;
+    // Found by owner (no lock, no reference count traffic); order does not matter.
+    const auto leased = std::find_if(leased_.begin(), leased_.end(), [&](const auto& w) {
+        return !w.owner_before(c) && !c.owner_before(w);
     });
+    if (leased != leased_.end()) {
+        *leased = std::move(leased_.back());
+        leased_.pop_back();
+    }
     if (reusable && c->is_open()) {
         c->idle_since = std::chrono::steady_clock::now();
         idle_.push_back(std::move(c));
@@ -183,15 +187,20 @@ void Pool::give_back(std::shared_ptr<Connection> c, bool reusable) noexcept {
     forget(c->origin);
 }
 
+Lease Pool::try_acquire(const Origin& origin) {
+    if (auto c = take_idle(origin)) {
+        leased_.push_back(c);
+        return Lease(this, std::move(c));
+    }
+    if (auto c = take_shared(origin)) return Lease(this, std::move(c));
+    return {};
+}
+
 asio::awaitable<Lease> Pool::acquire(const Origin& origin, Timings& timings,
                                      std::string_view context) {
     const auto deadline = std::chrono::steady_clock::now() + pool_timeout_;
     for (;;) {
-        if (auto c = take_idle(origin)) {
-            leased_.push_back(c);
-            co_return Lease(this, std::move(c));
-        }
-        if (auto c = take_shared(origin)) co_return Lease(this, std::move(c));
+        if (Lease lease = try_acquire(origin)) co_return lease;
         if (!wait_for_connect(origin) && can_open(origin)) {
             ++count(origin);
             ++open_;

@@ -31,9 +31,17 @@ public:
     Lease(Pool* pool, std::shared_ptr<Connection> c) : pool_(pool), connection_(std::move(c)) {}
     Lease(Lease&& other) noexcept
         : pool_(std::exchange(other.pool_, nullptr)), connection_(std::move(other.connection_)) {}
-    Lease& operator=(Lease&&) = delete;
+    Lease& operator=(Lease&& other) noexcept {
+        if (this != &other) {
+            release(false);
+            pool_ = std::exchange(other.pool_, nullptr);
+            connection_ = std::move(other.connection_);
+        }
+        return *this;
+    }
     ~Lease() { release(false); }
 
+    explicit operator bool() const noexcept { return connection_ != nullptr; }
     Connection* operator->() const noexcept { return connection_.get(); }
     Connection& operator*() const noexcept { return *connection_; }
     /// Returns the connection to the pool, for reuse when `reusable` and still open.
@@ -65,6 +73,9 @@ public:
     /// pool_timeout after that).
     boost::asio::awaitable<Lease> acquire(const Origin& origin, Timings& timings,
                                           std::string_view context);
+    /// acquire() without waiting or connecting: an idle connection, or a multiplexed one
+    /// with room, else an empty Lease.
+    Lease try_acquire(const Origin& origin);
     /// Closes every connection and fails every waiter; the pool stays usable.
     void close_all() noexcept;
 
