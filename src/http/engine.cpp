@@ -114,7 +114,35 @@ Engine::Engine(Options o, std::shared_ptr<ResilienceRegistry> shared)
     http::validate(options.retry);
     http::validate(options.circuit_breaker);
     if (!resilience) resilience = make_resilience(options);
-    tls_ = make_tls_context(options);
+    // Loading the system CA store costs tens of milliseconds and a megabyte or two: a
+    // transport that never opens an https:// connection does not load it. Any other TLS
+    // option is loaded (and checked) now.
+    if (!options.verify_ssl || !options.tls.ca_file.empty() || !options.tls.ca_pem.empty()) {
+        tls_ = make_tls_context(options);
+    }
+    // Every request starts from the transport's headers and the defaults nector adds.
+    default_headers_ = options.headers;
+    default_headers_.erase("Content-Length");
+    default_headers_.erase("Transfer-Encoding");
+    if (!options.user_agent.empty() && !default_headers_.contains("User-Agent")) {
+        default_headers_.set("User-Agent", options.user_agent);
+    }
+    if (!default_headers_.contains("Accept")) default_headers_.set("Accept", "*/*");
+    if (options.decode_content && !default_headers_.contains("Accept-Encoding")) {
+        default_headers_.set("Accept-Encoding", std::string(accept_encoding()));
+    }
+    try {
+        for (const auto& [name, value] : default_headers_) validate_header(name, value);
+        defaults_valid_ = true;
+    } catch (const TransportError&) {
+        defaults_valid_ = false; // each request reports it (a bad user_agent, say)
+    }
+}
+
+asio::ssl::context& Engine::tls_context() {
+    const std::lock_guard lock(tls_mutex_);
+    if (!tls_) tls_ = make_tls_context(options);
+    return *tls_;
 }
 
 void Engine::bind(asio::any_io_executor ex) {
@@ -209,7 +237,7 @@ asio::awaitable<std::shared_ptr<Connection>> Engine::open(const Origin& origin, 
         co_return std::make_shared<Http1Connection<beast::tcp_stream>>(std::move(stream));
     }
     const auto tls_started = SteadyClock::now();
-    TlsStream tls(std::move(stream), *tls_);
+    TlsStream tls(std::move(stream), tls_context());
     co_await tls_handshake(tls, origin.host, options, context);
     timings.tls = SteadyClock::now() - tls_started;
     if (negotiated_h2(tls)) co_return make_http2_connection(std::move(tls), options);
@@ -295,7 +323,9 @@ asio::awaitable<Response> Engine::exchange(const Prepared& p, bool& sent,
     for (;;) {
         const auto started = SteadyClock::now();
         Timings timings;
-        Lease lease = co_await pool_->acquire(target.origin, timings, context);
+        // Most calls find a pooled connection: no coroutine for that.
+        Lease lease = pool_->try_acquire(target.origin);
+        if (!lease) lease = co_await pool_->acquire(target.origin, timings, context);
         const bool reused = lease->exchanges > 0;
         Exchange ex{.method = method,
                     .target = &target,
@@ -382,13 +412,14 @@ std::string bare_message(const std::system_error& e) {
 } // namespace
 
 Engine::Prepared Engine::prepare(HttpMessage& message) const {
-    std::string context = printable(message.method) + " " + printable(redact(message.url));
+    Prepared p;
     try {
         validate_method(message.method);
-        Prepared p{
-            .method = message.method,
-            .target = make_target(options.base_url, append_query(message.url, message.params))};
-        context = p.method + " " + p.target.url;
+        p.method = message.method;
+        p.target = message.params.empty()
+                       ? make_target(options.base_url, message.url)
+                       : make_target(options.base_url, append_query(message.url, message.params));
+        p.context = p.method + " " + p.target.url;
         // Only multipart bodies need a (random) boundary.
         const std::string boundary = message.files.empty() ? std::string() : make_boundary();
         std::optional<UploadBody> upload = encode_upload(message, boundary);
@@ -397,31 +428,33 @@ Engine::Prepared Engine::prepare(HttpMessage& message) const {
         const std::string_view content_type = upload ? std::string_view(upload->content_type)
                                               : body ? std::string_view(body->content_type)
                                                      : std::string_view();
-        p.headers = options.headers;
+        // The transport's headers and defaults were merged once (see Engine::Engine).
+        p.headers = default_headers_;
         for (const auto& [name, value] : message.headers) p.headers.set(name, value);
-        p.headers.erase("Content-Length");
-        p.headers.erase("Transfer-Encoding");
+        if (!message.headers.empty()) {
+            p.headers.erase("Content-Length");
+            p.headers.erase("Transfer-Encoding");
+        }
         if (!content_type.empty() && !p.headers.contains("Content-Type")) {
             p.headers.set("Content-Type", std::string(content_type));
-        }
-        if (!options.user_agent.empty() && !p.headers.contains("User-Agent")) {
-            p.headers.set("User-Agent", options.user_agent);
-        }
-        if (!p.headers.contains("Accept")) p.headers.set("Accept", "*/*");
-        if (options.decode_content && !p.headers.contains("Accept-Encoding")) {
-            p.headers.set("Accept-Encoding", std::string(accept_encoding()));
         }
         if (!p.target.userinfo.empty() && !p.headers.contains("Authorization")) {
             p.headers.set("Authorization", basic_credentials(p.target.userinfo));
         }
-        for (const auto& [name, value] : p.headers) validate_header(name, value);
+        if (defaults_valid_) {
+            for (const auto& [name, value] : message.headers) validate_header(name, value);
+        } else {
+            for (const auto& [name, value] : p.headers) validate_header(name, value);
+        }
         if (body) p.body = std::move(body->data);
         if (upload) p.upload = std::make_shared<const UploadBody>(std::move(*upload));
-        p.context = context;
         return p;
     } catch (const SerializationError&) {
         throw; // already says which request and body
     } catch (const TransportError& e) {
+        const std::string context =
+            p.context.empty() ? printable(message.method) + " " + printable(redact(message.url))
+                              : p.context;
         std::rethrow_exception(make_exception(e.code(), context + ": " + bare_message(e)));
     }
 }
@@ -624,11 +657,23 @@ asio::awaitable<Engine::Outcome> Engine::outcome_of(asio::awaitable<Response> op
     co_return outcome;
 }
 
+const Engine::OriginResilience& Engine::resilience_of(const Origin& origin) {
+    const auto found = resilience_of_.find(origin);
+    if (found != resilience_of_.end()) return found->second;
+    std::string key = origin_key(origin);
+    auto breaker = resilience->breaker(key);
+    auto budget = resilience->budget(key);
+    return resilience_of_
+        .emplace(origin, OriginResilience{std::move(key), std::move(breaker), std::move(budget)})
+        .first->second;
+}
+
 asio::awaitable<Response> Engine::call(const Prepared& p, CallState& state,
                                        std::optional<SteadyClock::time_point> deadline) {
-    const std::string key = origin_key(p.target.origin);
-    const auto breaker = resilience->breaker(key);
-    const auto budget = resilience->budget(key);
+    const OriginResilience& origin = resilience_of(p.target.origin);
+    const std::string& key = origin.key;
+    CircuitBreaker* const breaker = origin.breaker.get();
+    RetryBudget* const budget = origin.budget.get();
     const bool idempotency_key = p.headers.contains("Idempotency-Key");
     Duration previous{};
     for (std::size_t retries = 0;; ++retries) {

@@ -15,7 +15,10 @@
 
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <string>
+#include <unordered_map>
 
 namespace nector::http::detail {
 
@@ -109,7 +112,28 @@ private:
     boost::asio::awaitable<std::shared_ptr<Connection>> open(const Origin& origin, Timings& timings,
                                                              std::string_view context);
 
+    /// An origin's breaker and retry budget from the registry (which keeps them for its
+    /// lifetime), looked up once per origin rather than once per call.
+    struct OriginResilience {
+        std::string key; ///< the registry's spelling, "http://host:port"
+        std::shared_ptr<CircuitBreaker> breaker;
+        std::shared_ptr<RetryBudget> budget;
+    };
+    struct OriginHash {
+        std::size_t operator()(const Origin& o) const noexcept {
+            return std::hash<std::string>{}(o.host) ^ (std::size_t{o.port} << 1 | (o.tls ? 1 : 0));
+        }
+    };
+    const OriginResilience& resilience_of(const Origin& origin);
+
+    /// The TLS context, made on first use when it needs the system CA store.
+    boost::asio::ssl::context& tls_context();
+
     std::shared_ptr<boost::asio::ssl::context> tls_;
+    std::mutex tls_mutex_;
+    Headers default_headers_; ///< options.headers with User-Agent, Accept, Accept-Encoding
+    bool defaults_valid_ = false;
+    std::unordered_map<Origin, OriginResilience, OriginHash> resilience_of_; // nodes stay put
     std::unique_ptr<Pool> pool_;
 };
 

@@ -46,7 +46,35 @@ std::string redact(std::string_view url) {
     return std::string(url.substr(0, authority)) + std::string(url.substr(at + 1));
 }
 
+namespace {
+
+Target parse_target(std::string_view base, std::string_view url);
+
+} // namespace
+
 Target make_target(std::string_view base, std::string_view url) {
+    // A service calls the same few URLs over and over: the last one parsed on this thread
+    // is kept (a copy of a Target is much cheaper than parsing the URL again).
+    struct Last {
+        std::string base;
+        std::string url;
+        Target target;
+        bool valid = false;
+    };
+    thread_local Last last;
+    if (last.valid && last.url == url && last.base == base) return last.target;
+    Target t = parse_target(base, url);
+    last.valid = false; // until all three are stored (an allocation may throw)
+    last.base = base;
+    last.url = url;
+    last.target = t;
+    last.valid = true;
+    return t;
+}
+
+namespace {
+
+Target parse_target(std::string_view base, std::string_view url) {
     std::string joined;
     if (is_absolute(url)) {
         joined = url;
@@ -100,6 +128,8 @@ Target make_target(std::string_view base, std::string_view url) {
     t.url = scheme + "://" + t.host_header + t.target;
     return t;
 }
+
+} // namespace
 
 std::string resolve_location(std::string_view current, std::string_view location) {
     auto base = urls::parse_uri(current);
