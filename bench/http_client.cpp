@@ -1,104 +1,119 @@
-// A small nector client for measurements: N keep-alive GETs of one URL with C requests in
-// flight, through the public API (HTTPTransport::request). Prints requests/s and the
-// client's CPU time (user + sys) per request, which is the figure compared with wrk.
+// nector's client for bench/compare (and bench/quick-wrk): REQUESTS keep-alive GETs of one
+// URL with CONCURRENCY requests in flight, through the public API (HTTPTransport::get),
+// with retries (the default policy) and a circuit breaker on, as a service would run it.
 //
-//   nector-bench-http URL [requests=100000] [concurrency=64] [protocol=http1]
+//   nector-bench-http URL REQUESTS CONCURRENCY [PROTOCOL]
 //
-// protocol: http1; h2c (HTTP/2 by prior knowledge on http://); h2 (HTTP/2 by ALPN on
-// https://, certificate not verified). HTTP/2 runs every request on one connection.
+// PROTOCOL: http1 (default; CONCURRENCY connections); h2c (HTTP/2 by prior knowledge on
+// http://) or h2 (HTTP/2 by ALPN on https://, certificate not verified): one connection
+// carrying CONCURRENCY streams. Prints one JSON line (bench/peers/README.md has the
+// contract): requests, errors, wall seconds and the client's own CPU seconds over the
+// measured phase, p50/p99 latency.
+#include "usage.hpp"
+
 #include <nector/nector.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
-#include <sys/resource.h>
-
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 namespace asio = boost::asio;
-
-namespace {
-
-double cpu_seconds() {
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    const auto seconds = [](const timeval& t) {
-        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-    };
-    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
-} // namespace
+using Clock = std::chrono::steady_clock;
 
 int main(int argc, char** argv) {
-    if (argc < 2) {
-        std::fprintf(stderr, "usage: %s URL [requests] [concurrency]\n", argv[0]);
+    if (argc < 4) {
+        std::fprintf(stderr, "usage: %s URL REQUESTS CONCURRENCY [http1|h2c|h2]\n", argv[0]);
         return 2;
     }
     const std::string url = argv[1];
-    const long total = argc > 2 ? std::atol(argv[2]) : 100000;
-    const long concurrency = argc > 3 ? std::atol(argv[3]) : 64;
+    const long total = std::atol(argv[2]);
+    const long concurrency = std::atol(argv[3]);
     const std::string protocol = argc > 4 ? argv[4] : "http1";
     if (total <= 0 || concurrency <= 0) {
-        std::fprintf(stderr, "requests and concurrency must be positive\n");
+        std::fprintf(stderr, "REQUESTS and CONCURRENCY must be positive\n");
         return 2;
     }
     if (protocol != "http1" && protocol != "h2c" && protocol != "h2") {
-        std::fprintf(stderr, "protocol must be http1, h2c or h2\n");
+        std::fprintf(stderr, "PROTOCOL must be http1, h2c or h2\n");
         return 2;
     }
     const bool h2 = protocol != "http1";
 
     asio::io_context io(1);
     const auto connections = static_cast<std::size_t>(h2 ? 1 : concurrency);
-    nector::http::HTTPTransport<> transport(
-        io.get_executor(),
-        {.limits = {.max_connections = connections,
-                    .max_connections_per_origin = connections,
-                    .max_idle_connections = connections},
-         .verify_ssl = protocol != "h2",
-         .http2 = protocol == "h2",
-         .http2_prior_knowledge = protocol == "h2c",
-         .http2_settings = {.max_concurrent_streams = static_cast<std::uint32_t>(concurrency)}});
+    nector::http::Options options;
+    options.limits.max_connections = connections;
+    options.limits.max_connections_per_origin = connections;
+    options.limits.max_idle_connections = connections;
+    options.verify_ssl = protocol != "h2";
+    options.http2 = protocol == "h2";
+    options.http2_prior_knowledge = protocol == "h2c";
+    options.http2_settings.max_concurrent_streams = static_cast<std::uint32_t>(concurrency);
+    options.circuit_breaker.enabled = true;
+    nector::http::HTTPTransport<> transport(io.get_executor(), std::move(options));
+
+    std::vector<double> latency_us;
+    latency_us.reserve(static_cast<std::size_t>(total));
     long issued = 0;
-    long completed = 0;
-    long failed = 0;
+    long ok = 0;
+    long errors = 0;
     long workers_left = concurrency;
-    auto finished = std::chrono::steady_clock::now();
+    auto finished = Clock::now();
     const auto worker = [&]() -> asio::awaitable<void> {
         while (issued < total) {
             ++issued;
+            const auto begin = Clock::now();
             try {
                 const auto response = co_await transport.get(url);
-                completed += response.status == 200 ? 1 : 0;
+                if (response.status == 200) {
+                    ++ok;
+                } else if (errors++ == 0) {
+                    std::fprintf(stderr, "first error: status %d\n", response.status);
+                }
             } catch (const std::exception& e) {
-                if (failed++ == 0) std::fprintf(stderr, "first error: %s\n", e.what());
+                if (errors++ == 0) std::fprintf(stderr, "first error: %s\n", e.what());
             }
+            latency_us.push_back(
+                std::chrono::duration<double, std::micro>(Clock::now() - begin).count());
         }
         if (--workers_left == 0) {
-            finished = std::chrono::steady_clock::now();
+            finished = Clock::now();
             // An open HTTP/2 connection keeps a read pending: close it so that run() returns.
             co_await transport.disconnect();
         }
     };
+
     asio::co_spawn(io, transport.connect(), asio::detached);
     io.run();
     io.restart();
 
-    const double cpu_before = cpu_seconds();
-    const auto start = std::chrono::steady_clock::now();
+    const double cpu_before = nector::bench::usage().cpu_seconds;
+    const auto start = Clock::now();
     for (long i = 0; i < concurrency; ++i) asio::co_spawn(io, worker(), asio::detached);
     io.run();
+    const double cpu = nector::bench::usage().cpu_seconds - cpu_before;
     const double wall = std::chrono::duration<double>(finished - start).count();
-    const double cpu = cpu_seconds() - cpu_before;
 
-    std::printf("requests %ld ok %ld failed %ld concurrency %ld\n", total, completed, failed,
-                concurrency);
-    std::printf("wall %.3f s, %.0f req/s, client CPU %.2f us/request\n", wall,
-                static_cast<double>(total) / wall, cpu * 1e6 / static_cast<double>(total));
-    return failed == 0 ? 0 : 1;
+    const auto percentile = [&](double p) {
+        if (latency_us.empty()) return 0.0;
+        const auto k = static_cast<std::size_t>(p * static_cast<double>(latency_us.size() - 1));
+        std::nth_element(latency_us.begin(), latency_us.begin() + static_cast<long>(k),
+                         latency_us.end());
+        return latency_us[k];
+    };
+    const double p50 = percentile(0.50);
+    const double p99 = percentile(0.99);
+    std::printf(
+        "{\"client\":\"nector\",\"protocol\":\"%s\",\"requests\":%ld,\"ok\":%ld,"
+        "\"errors\":%ld,\"concurrency\":%ld,\"seconds\":%.6f,\"cpu_s\":%.6f,"
+        "\"p50_us\":%.1f,\"p99_us\":%.1f}\n",
+        protocol.c_str(), total, ok, errors, concurrency, wall, cpu, p50, p99);
+    return errors == 0 ? 0 : 1;
 }
