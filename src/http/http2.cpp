@@ -14,6 +14,8 @@
 #include <boost/beast/http/status.hpp>
 
 #include <nghttp2/nghttp2.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <array>
@@ -21,6 +23,7 @@
 #include <chrono>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace nector::http::detail {
@@ -172,6 +175,16 @@ public:
 
 private:
     // Session callbacks (user_data is the connection).
+    /// Feeds the first `n` bytes of in_ to nghttp2; false (the connection shut down) when
+    /// the server broke the protocol.
+    bool receive(std::size_t n) {
+        const auto rv = nghttp2_session_mem_recv(session_, in_.data(), n);
+        if (rv >= 0) return true;
+        shutdown(errc::protocol_error, std::string("HTTP/2 protocol error from the server: ") +
+                                           nghttp2_strerror(static_cast<int>(rv)));
+        return false;
+    }
+
     static int on_begin_headers(nghttp2_session*, const nghttp2_frame*, void*);
     static int on_header(nghttp2_session*, const nghttp2_frame*, const std::uint8_t*, std::size_t,
                          const std::uint8_t*, std::size_t, std::uint8_t, void*);
@@ -845,11 +858,20 @@ asio::awaitable<void> Http2Connection<Stream>::read_loop(
             co_return;
         }
         last_frame_at_ = Clock::now();
-        const auto rv = nghttp2_session_mem_recv(session_, in_.data(), n);
-        if (rv < 0) {
-            shutdown(errc::protocol_error, std::string("HTTP/2 protocol error from the server: ") +
-                                               nghttp2_strerror(static_cast<int>(rv)));
-            co_return;
+        if (!receive(n)) co_return;
+        if constexpr (std::is_same_v<Stream, TlsStream>) {
+            // OpenSSL hands over one TLS record per read, and each Asio read completes on
+            // its own turn of the event loop, so the writer would run (and write) between
+            // records. Take the records already received now: a batch of responses is
+            // handled together, and the requests that follow them go out in one write.
+            while (open_) {
+                ERR_clear_error();
+                const int got =
+                    SSL_read(stream_.native_handle(), in_.data(), static_cast<int>(in_.size()));
+                if (got <= 0) break; // nothing more buffered; an error shows on the next read
+                if (!receive(static_cast<std::size_t>(got))) co_return;
+            }
+            ERR_clear_error();
         }
         signal_write();
         if (capacity_grew_) {
