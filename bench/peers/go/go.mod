@@ -1,0 +1,3 @@
+module nector.dev/bench/peers/go
+
+go 1.19
