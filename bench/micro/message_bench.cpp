@@ -1,24 +1,37 @@
-// Micro benchmarks of the message codecs and header lookup (run by hand or by
-// bench/compare; never as a test).
-#include <nector/transport/headers.hpp>
+// Micro benchmarks of the message codecs (run by hand or by bench/compare; never as a
+// test): JsonMessage, BinaryMessage and HttpMessage serialize()/deserialize() on a typical
+// request (samples.hpp).
+#include "samples.hpp"
+
+#include <nector/http/message.hpp>
 #include <nector/transport/message/binary.hpp>
 #include <nector/transport/message/json.hpp>
 
 #include <benchmark/benchmark.h>
-#include <boost/json/parse.hpp>
+
+#include <cstdint>
 
 namespace {
 
 nector::JsonMessage sample_json() {
-    return nector::JsonMessage(
-        {{"Content-Type", "application/json"}, {"X-Request-Id", "4f1c"}, {"Attempt", 1}},
-        boost::json::parse(R"({"user":{"id":42,"name":"Ada","tags":["a","b","c"]},"ok":true})"));
+    boost::json::object headers;
+    for (const auto& [name, value] : nector::bench::request_headers()) headers[name] = value;
+    headers["Attempt"] = 1;
+    return nector::JsonMessage(std::move(headers), nector::bench::order());
 }
 
 nector::BinaryMessage sample_binary(std::size_t payload) {
     return nector::BinaryMessage(
         {{"Content-Type", "application/octet-stream"}, {"X-Request-Id", "4f1c"}},
         nector::Bytes(payload, std::byte{0x5A}));
+}
+
+nector::http::HttpMessage sample_http() {
+    return {.method = "POST",
+            .url = "/v2/orders",
+            .headers = nector::bench::request_headers(),
+            .params = {{"dry_run", "false"}, {"expand", "items"}},
+            .json = nector::bench::order()};
 }
 
 void json_serialize(benchmark::State& state) {
@@ -47,14 +60,17 @@ void binary_deserialize(benchmark::State& state) {
 }
 BENCHMARK(binary_deserialize)->Arg(64)->Arg(64 << 10);
 
-void headers_lookup(benchmark::State& state) {
-    nector::Headers h{{"Host", "example.com"},
-                      {"User-Agent", "nector"},
-                      {"Accept", "*/*"},
-                      {"Content-Type", "application/json"},
-                      {"Authorization", "Bearer x"}};
-    for (auto _ : state) benchmark::DoNotOptimize(h.get("authorization"));
+void http_message_serialize(benchmark::State& state) {
+    const auto m = sample_http();
+    for (auto _ : state) benchmark::DoNotOptimize(m.serialize());
 }
-BENCHMARK(headers_lookup);
+BENCHMARK(http_message_serialize);
+
+void http_message_deserialize(benchmark::State& state) {
+    const auto wire = sample_http().serialize();
+    for (auto _ : state) benchmark::DoNotOptimize(nector::http::HttpMessage::deserialize(wire));
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(wire.size()));
+}
+BENCHMARK(http_message_deserialize);
 
 } // namespace
