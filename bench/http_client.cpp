@@ -1,6 +1,6 @@
-// nector's client for bench/compare (and bench/quick-wrk): REQUESTS keep-alive GETs of one
-// URL with CONCURRENCY requests in flight, through the public API (HTTPTransport::get),
-// with retries (the default policy) and a circuit breaker on, as a service would run it.
+// nector's client for bench/compare: REQUESTS keep-alive GETs of one URL with CONCURRENCY
+// requests in flight, through the public API (HTTPTransport::get), with retries (the default
+// policy) and a circuit breaker on, as a service would run it.
 //
 //   nector-bench-http URL REQUESTS CONCURRENCY [PROTOCOL]
 //
