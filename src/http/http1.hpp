@@ -1,11 +1,10 @@
-// HTTP/1.1 connections: Beast's serializer and parser over a TCP or TLS stream.
+// HTTP/1.1 connections: our request head writer and Beast's parser over a TCP or TLS stream.
 #pragma once
 
 #include "http/connection.hpp"
 #include "nector/transport/errors.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -132,7 +131,7 @@ public:
         if (!open_) return;
         open_ = false;
         boost::beast::get_lowest_layer(stream_).close();
-        if (timer_) timer_->cancel();
+        stop_watching();
     }
     Version version() const noexcept override { return Version::http_1_1; }
 
@@ -148,7 +147,7 @@ private:
         bool handed_over = false;
         ~Guard() {
             if (handed_over) return;
-            c->busy_ = false;
+            c->idle();
             if (!done) c->close();
         }
     };
@@ -180,6 +179,23 @@ private:
         if (!watching_ || deadline_ < watched_until_) watch();
     }
     void no_deadline() noexcept { deadline_ = Clock::time_point::max(); }
+    /// Between exchanges no timer may stay armed: a pending wait would keep the event loop
+    /// (io_context::run()) busy until it fired.
+    void stop_watching() noexcept {
+        if (!watching_) return;
+        ++watch_id_;
+        watching_ = false;
+        try {
+            timer_->cancel();
+        } catch (...) { // cancel() reports failure only by exception; nothing waits on it now
+        }
+    }
+    /// The exchange is over (the connection is free again or about to close).
+    void idle() noexcept {
+        busy_ = false;
+        no_deadline();
+        stop_watching();
+    }
     void watch() {
         if (!timer_) timer_.emplace(stream_.get_executor());
         watching_ = true;
@@ -227,7 +243,7 @@ public:
         : c_(std::move(c)), context_(std::move(context)) {}
     ~Body() override {
         if (done_) return;
-        c_->busy_ = false;
+        c_->idle();
         c_->close();
     }
 
@@ -245,15 +261,18 @@ public:
             auto [read_error, n] = co_await boost::beast::http::async_read_some(
                 c_->stream_, c_->buffer_, parser, nothrow);
             c_->no_deadline();
-            auto ec = c_->timed(read_error);
+            auto ec = read_error;
             const std::size_t got = max - parser.get().body().size;
             out.resize(old + got);
             if (ec == boost::beast::http::error::need_buffer) ec = {};
-            if (ec) throw_io_error(ec, context_, "reading the response body", errc::read_timeout);
+            if (ec) {
+                throw_io_error(c_->timed(ec), context_, "reading the response body",
+                               errc::read_timeout);
+            }
             if (parser.is_done()) {
                 done_ = true;
                 keep_alive_ = parser.keep_alive() && !parser.need_eof();
-                c_->busy_ = false;
+                c_->idle();
                 if (!keep_alive_) c_->close();
             }
             if (got > 0) co_return true;
@@ -320,8 +339,9 @@ boost::asio::awaitable<void> Http1Connection<Stream>::exchange(Exchange& ex) {
                 co_await stream_.async_read_some(buffer_.prepare(64 * 1024), nothrow);
             no_deadline();
             buffer_.commit(n);
-            if (read_error == boost::asio::error::eof ||
-                read_error == boost::asio::ssl::error::stream_truncated) {
+            // (A TLS connection cut without close_notify, stream_truncated, stays an error:
+            // it must not end a body delimited by the end of the connection.)
+            if (read_error == boost::asio::error::eof) {
                 eof = true;
             } else if (read_error) {
                 throw_io_error(timed(read_error), ex.context, "reading the response",

@@ -184,6 +184,14 @@ void TestConnection::reset() {
     stream_.next_layer().close(ignored);
 }
 
+void TestConnection::cut() {
+    if (closed_) return;
+    closed_ = true;
+    error_code ignored;
+    stream_.next_layer().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.next_layer().close(ignored);
+}
+
 void TestConnection::abort() noexcept {
     closed_ = true;
     error_code ignored;

@@ -81,6 +81,10 @@ public:
     /// Abortive close: SO_LINGER {1, 0} then close, so the peer sees ECONNRESET. Idempotent.
     void reset();
 
+    /// TCP close with no TLS close_notify (a truncated TLS stream: the peer reads
+    /// stream_truncated). Plain TCP: as close(). Idempotent.
+    void cut();
+
     /// This connection's number in accept order, 0-based.
     int index() const { return static_cast<int>(index_); }
 
