@@ -42,14 +42,14 @@ asio::awaitable<void> Core::disconnect() {
 bool Core::is_connected() const noexcept { return engine_ && engine_->connected; }
 
 asio::awaitable<Response> Core::request(HttpMessage message) {
-    // Not a coroutine (one frame less per call): Engine::request holds the engine.
-    return engine_->request(std::move(message));
+    // Not a coroutine (one frame less per call); the call's frame holds the engine.
+    return engine_->request(engine_, std::move(message));
 }
 
 asio::awaitable<ResponseStream> Core::stream(HttpMessage message) {
     auto engine = engine_;
     std::unique_ptr<PendingBody> body;
-    Response head = co_await engine->request(std::move(message), &body);
+    Response head = co_await engine->request(engine, std::move(message), &body);
     co_return ResponseStream(std::move(head), std::move(body), *engine->executor);
 }
 

@@ -114,12 +114,8 @@ Engine::Engine(Options o, std::shared_ptr<ResilienceRegistry> shared)
     http::validate(options.retry);
     http::validate(options.circuit_breaker);
     if (!resilience) resilience = make_resilience(options);
-    // Loading the system CA store costs tens of milliseconds and a megabyte or two: a
-    // transport that never opens an https:// connection does not load it. Any other TLS
-    // option is loaded (and checked) now.
-    if (!options.verify_ssl || !options.tls.ca_file.empty() || !options.tls.ca_pem.empty()) {
-        tls_ = make_tls_context(options);
-    }
+    // Every TLS option is loaded (and checked) now; the system CA store on first use.
+    tls_ = make_tls_context(options);
     // Every request starts from the transport's headers and the defaults nector adds.
     default_headers_ = options.headers;
     default_headers_.erase("Content-Length");
@@ -140,8 +136,12 @@ Engine::Engine(Options o, std::shared_ptr<ResilienceRegistry> shared)
 }
 
 asio::ssl::context& Engine::tls_context() {
-    const std::lock_guard lock(tls_mutex_);
-    if (!tls_) tls_ = make_tls_context(options);
+    // Before the first TLS stream is made from the context: the store is not changed while
+    // connections use it.
+    if (!system_store_loaded_ && uses_system_store(options)) {
+        load_system_store(*tls_);
+        system_store_loaded_ = true;
+    }
     return *tls_;
 }
 
@@ -446,6 +446,9 @@ Engine::Prepared Engine::prepare(HttpMessage& message) const {
         } else {
             for (const auto& [name, value] : p.headers) validate_header(name, value);
         }
+        if (p.method == "TRACE" && (upload || (body && !body->data.empty()))) {
+            throw_error(errc::invalid_method, "a TRACE request cannot have a body (RFC 9110)");
+        }
         if (body) p.body = std::move(body->data);
         if (upload) p.upload = std::make_shared<const UploadBody>(std::move(*upload));
         return p;
@@ -612,9 +615,8 @@ void Engine::record_call(SteadyClock::time_point started, int status) noexcept {
                                                            : 0];
 }
 
-asio::awaitable<Response> Engine::request(HttpMessage message,
+asio::awaitable<Response> Engine::request(std::shared_ptr<Engine> /*self*/, HttpMessage message,
                                           std::unique_ptr<PendingBody>* stream) {
-    auto self = shared_from_this();
     if (!connected || !executor) {
         throw_error(errc::not_connected, message.method + " " + redact(message.url) +
                                              ": transport not connected (call connect() first)");
@@ -695,6 +697,8 @@ asio::awaitable<Response> Engine::call(const Prepared& p, CallState& state,
         std::exception_ptr error;
         try {
             response = co_await redirects(p, sent, state.stream);
+        } catch (const ConfigurationError&) {
+            throw; // the transport's own options (the system CA store unreadable): no retry
         } catch (const TransportError&) {
             error = std::current_exception();
         }

@@ -15,7 +15,6 @@
 
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -56,8 +55,9 @@ public:
     void bind(boost::asio::any_io_executor executor);
     /// One call. With `stream`, a successful final response comes back with its body left
     /// on the connection in `*stream` (responses to be retried, redirected or mapped to a
-    /// status error are still read whole).
-    boost::asio::awaitable<Response> request(HttpMessage message,
+    /// status error are still read whole). `self` (this engine) is held by the call from
+    /// the moment the awaitable is made.
+    boost::asio::awaitable<Response> request(std::shared_ptr<Engine> self, HttpMessage message,
                                              std::unique_ptr<PendingBody>* stream = nullptr);
     void close() noexcept;
 
@@ -126,11 +126,11 @@ private:
     };
     const OriginResilience& resilience_of(const Origin& origin);
 
-    /// The TLS context, made on first use when it needs the system CA store.
+    /// The TLS context, with the system CA store loaded on first use when it needs it.
     boost::asio::ssl::context& tls_context();
 
     std::shared_ptr<boost::asio::ssl::context> tls_;
-    std::mutex tls_mutex_;
+    bool system_store_loaded_ = false;
     Headers default_headers_; ///< options.headers with User-Agent, Accept, Accept-Encoding
     bool defaults_valid_ = false;
     std::unordered_map<Origin, OriginResilience, OriginHash> resilience_of_; // nodes stay put

@@ -45,9 +45,6 @@ std::shared_ptr<ssl::context> make_tls_context(const Options& o) {
         if (!o.tls.ca_pem.empty()) {
             load("ca_pem", [&] { ctx->add_certificate_authority(asio::buffer(o.tls.ca_pem)); });
         }
-        if (o.tls.ca_file.empty() && o.tls.ca_pem.empty()) {
-            load("system CA store", [&] { ctx->set_default_verify_paths(); });
-        }
     } else {
         ctx->set_verify_mode(ssl::verify_none);
     }
@@ -70,6 +67,14 @@ std::shared_ptr<ssl::context> make_tls_context(const Options& o) {
         SSL_CTX_set_alpn_protos(native, alpn, sizeof alpn);
     }
     return ctx;
+}
+
+bool uses_system_store(const Options& o) noexcept {
+    return o.verify_ssl && o.tls.ca_file.empty() && o.tls.ca_pem.empty();
+}
+
+void load_system_store(ssl::context& context) {
+    load("system CA store", [&] { context.set_default_verify_paths(); });
 }
 
 asio::awaitable<void> tls_handshake(TlsStream& stream, const std::string& host,

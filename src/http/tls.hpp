@@ -17,7 +17,17 @@ using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
 /// The transport's one TLS context: verification per verify_ssl and the CA options,
 /// client certificate, minimum version, ALPN. ConfigurationError for unusable files/PEM.
+/// The system CA store (used when verifying with no ca_file or ca_pem) is not loaded here:
+/// see uses_system_store() and load_system_store().
 std::shared_ptr<boost::asio::ssl::context> make_tls_context(const Options& options);
+
+/// Whether verification trusts the system CA store (verify_ssl with no ca_file or ca_pem).
+bool uses_system_store(const Options& options) noexcept;
+
+/// Loads the system CA store into `context` (tens of milliseconds and a megabyte or two,
+/// so a transport that never opens an https:// connection never pays it).
+/// ConfigurationError if the store cannot be read.
+void load_system_store(boost::asio::ssl::context& context);
 
 /// Client handshake with SNI and host-name (or IP address) verification, bounded by the
 /// connect timeout. Throws TLSError whose code says why (untrusted, host-name mismatch,

@@ -64,7 +64,8 @@ Target make_target(std::string_view base, std::string_view url) {
     thread_local Last last;
     if (last.valid && last.url == url && last.base == base) return last.target;
     Target t = parse_target(base, url);
-    last.valid = false; // until all three are stored (an allocation may throw)
+    if (!t.userinfo.empty()) return t; // credentials are not kept beyond the call
+    last.valid = false;                // until all three are stored (an allocation may throw)
     last.base = base;
     last.url = url;
     last.target = t;

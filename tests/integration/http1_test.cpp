@@ -1,6 +1,7 @@
 // HTTPTransport over HTTP/1.1 against the in-process test server: exact bytes, faults,
 // pool behaviour, redirects, errors, cancellation.
 #include "integration/client.hpp"
+#include "support/servers.hpp"
 #include "support/test_server.hpp"
 
 #include <nector/http/transport.hpp>
@@ -388,6 +389,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadRequestCase{"method_space", {.method = "GE T", .url = "/"}, errc::invalid_method},
         BadRequestCase{"method_crlf", {.method = "GET\r\n", .url = "/"}, errc::invalid_method},
         BadRequestCase{"method_empty", {.method = "", .url = "/"}, errc::invalid_method},
+        BadRequestCase{"trace_with_body",
+                       {.method = "TRACE", .url = "/", .content = to_bytes("x")},
+                       errc::invalid_method},
         BadRequestCase{"scheme", {.url = "ftp://127.0.0.1/"}, errc::invalid_url},
         BadRequestCase{"no_host", {.url = "http:///path"}, errc::invalid_url},
         BadRequestCase{"bad_port", {.url = "http://127.0.0.1:99999/"}, errc::invalid_url},
@@ -797,10 +801,76 @@ TEST(Http1, InvalidOptionsAreRefusedByTheConstructor) {
         {.http2_settings = {.ping_interval = -1s}},
         {.tls = {.ca_file = "/no/such/ca.pem"}},
         {.tls = {.ca_pem = "not a certificate"}},
+        // Checked at construction even though the system CA store loads on first use.
+        {.tls = {.cert_file = "/no/such/cert.pem"}},
+        {.tls = {.key_pem = "not a key"}},
     };
     for (const auto& o : bad) {
         EXPECT_THROW(HTTPTransport<> t(o), ConfigurationError);
     }
+}
+
+TEST(Http1, TlsCutWithoutCloseNotifyDoesNotEndABodyDelimitedByTheClose) {
+    // No Content-Length, not chunked: the body ends with the connection. Over TLS only a
+    // close_notify says it really ended; a bare TCP close may be a truncation.
+    const auto& certs = certificates();
+    TestServer server(
+        [](TestConnection& c) -> asio::awaitable<void> {
+            const auto request = co_await c.read_request();
+            if (!request) co_return;
+            co_await c.write("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\npart of the bo");
+            c.cut();
+        },
+        TlsFiles{.certificate_chain = certs.server_cert, .private_key = certs.server_key});
+    Options o{.base_url = server.url()};
+    o.tls.ca_file = certs.ca_cert.string();
+    o.retry.max_retries = 0;
+    const auto e = fetch_error<ConnectionError>(o, HttpMessage{.url = "/"});
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->code(), errc::connection_closed) << e->what();
+}
+
+TEST(Http1, TlsCloseNotifyEndsABodyDelimitedByTheClose) {
+    const auto& certs = certificates();
+    TestServer server(
+        [](TestConnection& c) -> asio::awaitable<void> {
+            const auto request = co_await c.read_request();
+            if (!request) co_return;
+            co_await c.write("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nthe whole body");
+            c.close();
+        },
+        TlsFiles{.certificate_chain = certs.server_cert, .private_key = certs.server_key});
+    Options o{.base_url = server.url()};
+    o.tls.ca_file = certs.ca_cert.string();
+    const auto response = fetch(o, HttpMessage{.url = "/"});
+    EXPECT_EQ(response.status, 200);
+    EXPECT_EQ(response.body, "the whole body");
+}
+
+TEST(Http1, RunReturnsWhenTheRequestsAreDoneThoughTheTransportLives) {
+    // An idle pooled HTTP/1.1 connection keeps no timer armed: run() returns once the
+    // work is done, not when a read or write timeout would have fired.
+    TestServer server(TestServer::respond(ok()));
+    asio::io_context io;
+    Options o{.base_url = server.url()};
+    o.timeout = http::Timeout::all(60s);
+    HTTPTransport<> t(io.get_executor(), o);
+    int answered = 0;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            co_await t.connect();
+            for (int i = 0; i < 3; ++i) {
+                const auto response = co_await t.get("/");
+                answered += response.status == 200 ? 1 : 0;
+            }
+        },
+        asio::detached);
+    const auto started = std::chrono::steady_clock::now();
+    io.run();
+    EXPECT_EQ(answered, 3);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 30s) << "run() waited for a timeout";
+    EXPECT_EQ(server.connections(), 1u); // the connection stayed pooled
 }
 
 TEST(Http1, DestructorClosesConnectionsSynchronously) {
