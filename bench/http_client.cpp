@@ -18,14 +18,51 @@
 #include <boost/asio/io_context.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include <vector>
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
+
+namespace {
+
+/// Latencies in buckets 1 % wide (as wrk's HdrHistogram keeps them): the same memory for
+/// any number of requests, so the client's peak RSS does not grow with the run's length.
+class Histogram {
+public:
+    void add(double us) {
+        const double v = std::max(us, min_us);
+        const auto i = static_cast<std::size_t>(std::log(v / min_us) / std::log(step));
+        ++counts_[std::min(i, counts_.size() - 1)];
+        ++total_;
+    }
+    /// The value at quantile `q` (nearest rank), to within 1 %.
+    double quantile(double q) const {
+        if (total_ == 0) return 0.0;
+        const auto rank = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(total_)));
+        std::uint64_t seen = 0;
+        for (std::size_t i = 0; i < counts_.size(); ++i) {
+            seen += counts_[i];
+            if (seen >= std::max<std::uint64_t>(rank, 1)) {
+                return min_us * std::pow(step, static_cast<double>(i) + 0.5);
+            }
+        }
+        return min_us * std::pow(step, static_cast<double>(counts_.size()));
+    }
+
+private:
+    static constexpr double min_us = 0.1;
+    static constexpr double step = 1.01;
+    std::array<std::uint64_t, 2100> counts_{}; // 0.1 µs to about 100 s
+    std::uint64_t total_ = 0;
+};
+
+} // namespace
 
 int main(int argc, char** argv) {
     if (argc < 4) {
@@ -59,8 +96,7 @@ int main(int argc, char** argv) {
     options.circuit_breaker.enabled = true;
     nector::http::HTTPTransport<> transport(io.get_executor(), std::move(options));
 
-    std::vector<double> latency_us;
-    latency_us.reserve(static_cast<std::size_t>(total));
+    Histogram latency_us;
     long issued = 0;
     long ok = 0;
     long errors = 0;
@@ -80,8 +116,7 @@ int main(int argc, char** argv) {
             } catch (const std::exception& e) {
                 if (errors++ == 0) std::fprintf(stderr, "first error: %s\n", e.what());
             }
-            latency_us.push_back(
-                std::chrono::duration<double, std::micro>(Clock::now() - begin).count());
+            latency_us.add(std::chrono::duration<double, std::micro>(Clock::now() - begin).count());
         }
         if (--workers_left == 0) {
             finished = Clock::now();
@@ -101,15 +136,8 @@ int main(int argc, char** argv) {
     const double cpu = nector::bench::usage().cpu_seconds - cpu_before;
     const double wall = std::chrono::duration<double>(finished - start).count();
 
-    const auto percentile = [&](double p) {
-        if (latency_us.empty()) return 0.0;
-        const auto k = static_cast<std::size_t>(p * static_cast<double>(latency_us.size() - 1));
-        std::nth_element(latency_us.begin(), latency_us.begin() + static_cast<long>(k),
-                         latency_us.end());
-        return latency_us[k];
-    };
-    const double p50 = percentile(0.50);
-    const double p99 = percentile(0.99);
+    const double p50 = latency_us.quantile(0.50);
+    const double p99 = latency_us.quantile(0.99);
     std::printf(
         "{\"client\":\"nector\",\"protocol\":\"%s\",\"requests\":%ld,\"ok\":%ld,"
         "\"errors\":%ld,\"concurrency\":%ld,\"seconds\":%.6f,\"cpu_s\":%.6f,"
