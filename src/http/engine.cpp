@@ -114,8 +114,14 @@ Engine::Engine(Options o, std::shared_ptr<ResilienceRegistry> shared)
     http::validate(options.retry);
     http::validate(options.circuit_breaker);
     if (!resilience) resilience = make_resilience(options);
-    // Every TLS option is loaded (and checked) now; the system CA store on first use.
-    tls_ = make_tls_context(options);
+    // TLS files and PEM given in the options are loaded (and so checked) now. Without
+    // them the context waits for the first https:// connection: an OpenSSL context and
+    // the system CA store cost a few megabytes that a plain-HTTP transport never needs.
+    const TlsOptions& t = options.tls;
+    if (!t.ca_file.empty() || !t.ca_pem.empty() || !t.cert_file.empty() || !t.key_file.empty() ||
+        !t.cert_pem.empty() || !t.key_pem.empty()) {
+        tls_ = make_tls_context(options);
+    }
     // Every request starts from the transport's headers and the defaults nector adds.
     default_headers_ = options.headers;
     default_headers_.erase("Content-Length");
@@ -136,6 +142,7 @@ Engine::Engine(Options o, std::shared_ptr<ResilienceRegistry> shared)
 }
 
 asio::ssl::context& Engine::tls_context() {
+    if (!tls_) tls_ = make_tls_context(options);
     // Before the first TLS stream is made from the context: the store is not changed while
     // connections use it.
     if (!system_store_loaded_ && uses_system_store(options)) {

@@ -126,7 +126,8 @@ private:
     };
     const OriginResilience& resilience_of(const Origin& origin);
 
-    /// The TLS context, with the system CA store loaded on first use when it needs it.
+    /// The TLS context (made on first use unless the options name TLS files or PEM), with
+    /// the system CA store loaded on first use when verification needs it.
     boost::asio::ssl::context& tls_context();
 
     std::shared_ptr<boost::asio::ssl::context> tls_;
