@@ -469,31 +469,39 @@ Engine::Prepared Engine::prepare(HttpMessage& message) const {
     }
 }
 
-asio::awaitable<Response> Engine::redirects(const Prepared& p, bool& sent,
+bool Engine::is_final(const Prepared& p, Response& response) const {
+    response.method = p.method;
+    response.url = p.target.url;
+    if (!options.follow_redirects || !response.is_redirect()) return true;
+    if (!response.headers.contains("Location")) return true;
+    // A 307/308 resends the body: a producer's cannot be, so that response is final.
+    const bool resends_body = response.status == 307 || response.status == 308;
+    return resends_body && p.upload && !p.upload->replayable();
+}
+
+asio::awaitable<Response> Engine::redirects(const Prepared& p, Response first, bool& sent,
                                             std::unique_ptr<PendingBody>* stream) {
-    // The first exchange sends the prepared request as it is; only a redirect copies it.
+    // The first exchange sent the prepared request as it is; only a redirect copies it.
     std::optional<Prepared> redirected;
     const Prepared* current = &p;
     std::vector<Response> history;
+    Response response = std::move(first);
     for (std::size_t redirects = 0;; ++redirects) {
-        Response response = co_await exchange(*current, sent, stream);
-        response.method = current->method;
-        response.url = current->target.url;
-        const auto location = response.headers.get("Location");
-        // A 307/308 resends the body: a producer's cannot be, so that response is final.
-        const bool resends_body = response.status == 307 || response.status == 308;
-        if (!options.follow_redirects || !response.is_redirect() || !location ||
-            (resends_body && current->upload && !current->upload->replayable())) {
-            response.history = std::move(history);
-            co_return response;
+        if (redirects > 0) {
+            response = co_await exchange(*current, sent, stream);
+            if (is_final(*current, response)) {
+                response.history = std::move(history);
+                co_return response;
+            }
         }
+        const std::string location(*response.headers.get("Location"));
         if (redirects == options.max_redirects) {
             throw TransportSpecificError(errc::too_many_redirects,
                                          current->context + ": more than " +
                                              std::to_string(options.max_redirects) +
-                                             " redirects (last to " + std::string(*location) + ")");
+                                             " redirects (last to " + location + ")");
         }
-        Target next = make_target("", resolve_location(current->target.url, *location));
+        Target next = make_target("", resolve_location(current->target.url, location));
         if (!redirected) redirected = p;
         Prepared& r = *redirected;
         const int status = response.status;
@@ -703,7 +711,14 @@ asio::awaitable<Response> Engine::call(const Prepared& p, CallState& state,
         std::optional<Response> response;
         std::exception_ptr error;
         try {
-            response = co_await redirects(p, sent, state.stream);
+            // Most responses are final: the redirect loop (a coroutine of its own) runs only
+            // when there is a redirect to follow.
+            Response first = co_await exchange(p, sent, state.stream);
+            if (is_final(p, first)) {
+                response = std::move(first);
+            } else {
+                response = co_await redirects(p, std::move(first), sent, state.stream);
+            }
         } catch (const ConfigurationError&) {
             throw; // the transport's own options (the system CA store unreadable): no retry
         } catch (const TransportError&) {

@@ -92,9 +92,13 @@ private:
     boost::asio::awaitable<Response> call(
         const Prepared& p, CallState& state,
         std::optional<std::chrono::steady_clock::time_point> deadline);
-    /// One attempt: exchanges and the redirects they lead to. `sent` turns true once a
-    /// request byte may have reached a server.
-    boost::asio::awaitable<Response> redirects(const Prepared& p, bool& sent,
+    /// Stamps `response` with the request's method and URL; true unless it is a redirect
+    /// to follow.
+    bool is_final(const Prepared& p, Response& response) const;
+    /// The rest of an attempt whose `first` response is a redirect to follow: the
+    /// exchanges it leads to. `sent` turns true once a request byte may have reached a
+    /// server.
+    boost::asio::awaitable<Response> redirects(const Prepared& p, Response first, bool& sent,
                                                std::unique_ptr<PendingBody>* stream);
     boost::asio::awaitable<Response> exchange(const Prepared& p, bool& sent,
                                               std::unique_ptr<PendingBody>* stream);
