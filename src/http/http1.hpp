@@ -13,8 +13,10 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -250,6 +252,34 @@ public:
     boost::asio::awaitable<bool> read(std::string& out, std::size_t max) override {
         constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
         auto& parser = *c_->stream_parser_;
+        // Once nothing is left in the connection's buffer, the rest of a Content-Length body
+        // is read from the socket straight into `out`: no copy through the buffer.
+        if (!done_ && !direct_ && c_->buffer_.size() == 0 && parser.is_header_done() &&
+            !parser.chunked() && parser.content_length_remaining()) {
+            direct_ = true;
+            remaining_ = *parser.content_length_remaining();
+        }
+        while (direct_ && !done_) {
+            const std::size_t old = out.size();
+            const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(max, remaining_));
+            out.resize(old + want);
+            c_->deadline_in(c_->read_timeout_);
+            auto [ec, n] = co_await c_->stream_.async_read_some(
+                boost::asio::buffer(out.data() + old, want), nothrow);
+            c_->no_deadline();
+            out.resize(old + n);
+            remaining_ -= n;
+            if (remaining_ == 0) {
+                finish(parser);
+            } else if (ec) {
+                // The end of the connection (or of TLS) before the end of the body.
+                const bool cut = ec == boost::asio::error::eof ||
+                                 ec == boost::asio::ssl::error::stream_truncated;
+                throw_io_error(cut ? boost::beast::http::error::partial_message : c_->timed(ec),
+                               context_, "reading the response body", errc::read_timeout);
+            }
+            if (n > 0) co_return true;
+        }
         // Read up to `max` a time: Beast sizes a read by the buffer's free capacity.
         c_->buffer_.reserve(max);
         while (!done_) {
@@ -269,12 +299,7 @@ public:
                 throw_io_error(c_->timed(ec), context_, "reading the response body",
                                errc::read_timeout);
             }
-            if (parser.is_done()) {
-                done_ = true;
-                keep_alive_ = parser.keep_alive() && !parser.need_eof();
-                c_->idle();
-                if (!keep_alive_) c_->close();
-            }
+            if (parser.is_done()) finish(parser);
             if (got > 0) co_return true;
         }
         co_return false;
@@ -282,10 +307,19 @@ public:
     bool keep_alive() const noexcept override { return keep_alive_; }
 
 private:
+    void finish(const StreamParser& parser) noexcept {
+        done_ = true;
+        keep_alive_ = parser.keep_alive() && !parser.need_eof();
+        c_->idle();
+        if (!keep_alive_) c_->close();
+    }
+
     std::shared_ptr<Http1Connection> c_;
     std::string context_;
     bool done_ = false;
     bool keep_alive_ = false;
+    bool direct_ = false;         // reading the body past the parser
+    std::uint64_t remaining_ = 0; // of a directly read body
 };
 
 template <class Stream>

@@ -409,6 +409,19 @@ TEST(Limits, InvalidLimitsAreRefused) {
 
 // --- faults, early exits, backpressure -----------------------------------------------------
 
+/// Reads `s` to its end, which must be a ConnectionError for a body cut short after `part`.
+asio::awaitable<void> expect_cut_short(ResponseStream& s, std::string part) {
+    std::string got;
+    try {
+        while (auto chunk = co_await s.next()) got += *chunk;
+        ADD_FAILURE() << "a short body passed for a whole one";
+    } catch (const ConnectionError& e) {
+        EXPECT_EQ(e.code(), errc::connection_closed);
+        EXPECT_TRUE(contains(e.what(), "before the end of the body")) << e.what();
+    }
+    EXPECT_EQ(got, part);
+}
+
 TEST(Stream, TruncatedBodyIsAnErrorNotAShortBody) {
     TestServer server([](TestConnection& c) -> asio::awaitable<void> {
         if (!co_await c.read_request()) co_return;
@@ -421,15 +434,57 @@ TEST(Stream, TruncatedBodyIsAnErrorNotAShortBody) {
         HttpMessage message{.url = server.url("/")};
 
         ResponseStream s = co_await t.stream(std::move(message));
+        co_await expect_cut_short(s, "only ten..");
+    }());
+}
+
+TEST(Stream, BodyReadInPiecesLeavesTheConnectionReusable) {
+    // The head comes with the body's first bytes; the rest arrives in later writes and is
+    // read past the parser, to the exact Content-Length, so the next response on the same
+    // connection starts where it should.
+    TestServer server([](TestConnection& c) -> asio::awaitable<void> {
+        if (!co_await c.read_request()) co_return;
+        co_await c.write("HTTP/1.1 200 OK\r\nContent-Length: 26\r\n\r\nabc");
+        co_await c.write("defghijklm");
+        co_await c.write("nopqrstuvwxyz");
+        if (!co_await c.read_request()) co_return;
+        co_await c.write("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond");
+    });
+    run([&]() -> asio::awaitable<void> {
+        HTTPTransport<> t;
+        co_await t.connect();
+        HttpMessage message{.url = server.url("/")};
+
+        ResponseStream s = co_await t.stream(std::move(message));
         std::string got;
-        try {
-            while (auto chunk = co_await s.next()) got += *chunk;
-            ADD_FAILURE() << "a short body passed for a whole one";
-        } catch (const ConnectionError& e) {
-            EXPECT_EQ(e.code(), errc::connection_closed);
-            EXPECT_TRUE(contains(e.what(), "before the end of the body")) << e.what();
-        }
-        EXPECT_EQ(got, "only ten..");
+        while (auto chunk = co_await s.next()) got += *chunk;
+        EXPECT_EQ(got, "abcdefghijklmnopqrstuvwxyz");
+        const http::Response second = co_await t.get(server.url("/"));
+        EXPECT_EQ(second.body, "second");
+    }());
+    EXPECT_EQ(server.connections(), 1U);
+}
+
+TEST(Stream, TlsCutMidBodyIsAnError) {
+    const auto& certs = certificates();
+    TestServer server(
+        [](TestConnection& c) -> asio::awaitable<void> {
+            if (!co_await c.read_request()) co_return;
+            co_await c.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nfirst");
+            co_await c.write(" and second");
+            c.cut(); // no close_notify
+        },
+        TlsFiles{.certificate_chain = certs.server_cert, .private_key = certs.server_key});
+    run([&]() -> asio::awaitable<void> {
+        Options o;
+        o.tls.ca_file = certs.ca_cert.string();
+        o.retry.max_retries = 0;
+        HTTPTransport<> tls(o);
+        co_await tls.connect();
+        HttpMessage message{.url = server.url("/")};
+
+        ResponseStream s = co_await tls.stream(std::move(message));
+        co_await expect_cut_short(s, "first and second");
     }());
 }
 
