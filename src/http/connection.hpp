@@ -46,7 +46,7 @@ struct Exchange {
     const Options* options = nullptr;
     std::string_view context; ///< "METHOD URL", the start of every error message
 
-    Response response;
+    Response& response;            ///< the caller's, empty at the start
     bool response_started = false; ///< a response byte arrived (no replay after that)
     bool keep_alive = false;       ///< the connection may carry another exchange
     /// The server did not process the request (HTTP/2 REFUSED_STREAM, or a stream above a

@@ -318,8 +318,8 @@ asio::awaitable<std::optional<std::string>> PendingBody::next(std::size_t max) {
     co_return out;
 }
 
-asio::awaitable<Response> Engine::exchange(const Prepared& p, bool& sent,
-                                           std::unique_ptr<PendingBody>* stream) {
+asio::awaitable<void> Engine::exchange(const Prepared& p, bool& sent,
+                                       std::unique_ptr<PendingBody>* stream, Response& response) {
     const std::string_view method = p.method;
     const Target& target = p.target;
     const std::string_view context = p.context;
@@ -327,7 +327,8 @@ asio::awaitable<Response> Engine::exchange(const Prepared& p, bool& sent,
     const bool replayable = !p.upload || p.upload->replayable();
     bool replayed_stale = false;
     bool replayed_refused = false;
-    for (;;) {
+    for (bool first = true;; first = false) {
+        if (!first) response = Response{}; // a replay starts afresh
         const auto started = SteadyClock::now();
         Timings timings;
         // Most calls find a pooled connection: no coroutine for that.
@@ -336,11 +337,12 @@ asio::awaitable<Response> Engine::exchange(const Prepared& p, bool& sent,
         const bool reused = lease->exchanges > 0;
         Exchange ex{.method = method,
                     .target = &target,
-                    .headers = &p.headers,
+                    .headers = &p.headers(),
                     .body = p.body,
                     .upload = p.upload,
                     .options = &options,
                     .context = context,
+                    .response = response,
                     .stream = stream != nullptr};
         std::exception_ptr failure;
         sent = true; // from here on the server may have seen (part of) the request
@@ -380,7 +382,7 @@ asio::awaitable<Response> Engine::exchange(const Prepared& p, bool& sent,
                     shared_from_this(), std::move(lease), std::move(ex.body_reader),
                     decoder_for(options, ex.response, options.max_decoded_bytes, context),
                     std::string(context));
-                co_return std::move(ex.response);
+                co_return;
             }
             // Read whole: it is retried, redirected or becomes a status error.
             for (;;) {
@@ -401,7 +403,7 @@ asio::awaitable<Response> Engine::exchange(const Prepared& p, bool& sent,
         timings.first_byte = ex.response.timings.first_byte;
         timings.total = SteadyClock::now() - started;
         ex.response.timings = timings;
-        co_return std::move(ex.response);
+        co_return;
     }
 }
 
@@ -436,22 +438,23 @@ Engine::Prepared Engine::prepare(HttpMessage& message) const {
                                               : body ? std::string_view(body->content_type)
                                                      : std::string_view();
         // The transport's headers and defaults were merged once (see Engine::Engine).
-        p.headers = default_headers_;
-        for (const auto& [name, value] : message.headers) p.headers.set(name, value);
+        p.defaults = &default_headers_;
         if (!message.headers.empty()) {
-            p.headers.erase("Content-Length");
-            p.headers.erase("Transfer-Encoding");
+            Headers& headers = p.mutable_headers();
+            for (const auto& [name, value] : message.headers) headers.set(name, value);
+            headers.erase("Content-Length");
+            headers.erase("Transfer-Encoding");
         }
-        if (!content_type.empty() && !p.headers.contains("Content-Type")) {
-            p.headers.set("Content-Type", std::string(content_type));
+        if (!content_type.empty() && !p.headers().contains("Content-Type")) {
+            p.mutable_headers().set("Content-Type", std::string(content_type));
         }
-        if (!p.target.userinfo.empty() && !p.headers.contains("Authorization")) {
-            p.headers.set("Authorization", basic_credentials(p.target.userinfo));
+        if (!p.target.userinfo.empty() && !p.headers().contains("Authorization")) {
+            p.mutable_headers().set("Authorization", basic_credentials(p.target.userinfo));
         }
         if (defaults_valid_) {
             for (const auto& [name, value] : message.headers) validate_header(name, value);
         } else {
-            for (const auto& [name, value] : p.headers) validate_header(name, value);
+            for (const auto& [name, value] : p.headers()) validate_header(name, value);
         }
         if (p.method == "TRACE" && (upload || (body && !body->data.empty()))) {
             throw_error(errc::invalid_method, "a TRACE request cannot have a body (RFC 9110)");
@@ -479,19 +482,19 @@ bool Engine::is_final(const Prepared& p, Response& response) const {
     return resends_body && p.upload && !p.upload->replayable();
 }
 
-asio::awaitable<Response> Engine::redirects(const Prepared& p, Response first, bool& sent,
-                                            std::unique_ptr<PendingBody>* stream) {
+asio::awaitable<void> Engine::redirects(const Prepared& p, Response& response, bool& sent,
+                                        std::unique_ptr<PendingBody>* stream) {
     // The first exchange sent the prepared request as it is; only a redirect copies it.
     std::optional<Prepared> redirected;
     const Prepared* current = &p;
     std::vector<Response> history;
-    Response response = std::move(first);
     for (std::size_t redirects = 0;; ++redirects) {
         if (redirects > 0) {
-            response = co_await exchange(*current, sent, stream);
+            response = Response{};
+            co_await exchange(*current, sent, stream, response);
             if (is_final(*current, response)) {
                 response.history = std::move(history);
-                co_return response;
+                co_return;
             }
         }
         const std::string location(*response.headers.get("Location"));
@@ -510,11 +513,11 @@ asio::awaitable<Response> Engine::redirects(const Prepared& p, Response first, b
             r.method = "GET";
             r.body.clear();
             r.upload.reset();
-            r.headers.erase("Content-Type");
+            r.mutable_headers().erase("Content-Type");
         }
         if (!(next.origin == r.target.origin)) {
-            r.headers.erase("Authorization");
-            r.headers.erase("Cookie");
+            r.mutable_headers().erase("Authorization");
+            r.mutable_headers().erase("Cookie");
         }
         history.push_back(std::move(response));
         r.target = std::move(next);
@@ -630,34 +633,39 @@ void Engine::record_call(SteadyClock::time_point started, int status) noexcept {
                                                            : 0];
 }
 
-asio::awaitable<Response> Engine::request(std::shared_ptr<Engine> /*self*/, HttpMessage message,
-                                          std::unique_ptr<PendingBody>* stream) {
+void Engine::check_connected(const HttpMessage& message) const {
     if (!connected || !executor) {
         throw_error(errc::not_connected, message.method + " " + redact(message.url) +
                                              ": transport not connected (call connect() first)");
     }
-    ++metrics.requests;
-    if (options.hooks.on_request) options.hooks.on_request(message);
-    CallState state{.started = SteadyClock::now(), .stream = stream};
-    // Records latency and status class however the call ends.
-    struct Recorder {
-        Engine* engine;
-        CallState* state;
-        ~Recorder() { engine->record_call(state->started, state->status); }
-    } recorder{this, &state};
-    const Prepared p = prepare(message);
-    if (options.timeout.total <= Duration::zero()) co_return co_await call(p, state, std::nullopt);
+}
 
+asio::awaitable<Response> Engine::request(std::shared_ptr<Engine> self, HttpMessage message,
+                                          std::unique_ptr<PendingBody>* stream) {
+    // Not a coroutine (one frame less per call): without a total timeout the call is the
+    // request.
+    if (options.timeout.total > Duration::zero()) {
+        return timed_call(std::move(self), std::move(message), stream);
+    }
+    return call(std::move(self), std::move(message), stream, nullptr, std::nullopt);
+}
+
+asio::awaitable<Response> Engine::timed_call(std::shared_ptr<Engine> self, HttpMessage message,
+                                             std::unique_ptr<PendingBody>* stream) {
+    check_connected(message);
+    CallState state{.started = SteadyClock::now(), .stream = stream};
     // Asio's || waits for the first operation to *succeed*, so the call must not throw
     // inside it: its outcome, value or exception, is carried out as a value.
     using namespace asio::experimental::awaitable_operators;
     const auto deadline = state.started + options.timeout.total;
     asio::steady_timer timer(*executor, deadline);
-    auto result = co_await (outcome_of(call(p, state, deadline)) || timer.async_wait(nothrow));
+    // (`self` is copied: this frame uses the engine after the call's frame is gone.)
+    auto result = co_await (outcome_of(call(self, std::move(message), stream, &state, deadline)) ||
+                            timer.async_wait(nothrow));
     if (result.index() == 1) {
-        throw_error(errc::total_timeout, p.context + ": the call exceeded the total timeout of " +
-                                             seconds(options.timeout.total) +
-                                             attempts_note(state.attempts));
+        throw_error(errc::total_timeout,
+                    state.context + ": the call exceeded the total timeout of " +
+                        seconds(options.timeout.total) + attempts_note(state.attempts));
     }
     Outcome outcome = std::get<0>(std::move(result));
     if (outcome.error) std::rethrow_exception(outcome.error);
@@ -685,13 +693,28 @@ const Engine::OriginResilience& Engine::resilience_of(const Origin& origin) {
         .first->second;
 }
 
-asio::awaitable<Response> Engine::call(const Prepared& p, CallState& state,
+asio::awaitable<Response> Engine::call(std::shared_ptr<Engine> /*self*/, HttpMessage message,
+                                       std::unique_ptr<PendingBody>* stream, CallState* outer,
                                        std::optional<SteadyClock::time_point> deadline) {
+    check_connected(message);
+    CallState own;
+    CallState& state = outer ? *outer : own;
+    if (!outer) state = CallState{.started = SteadyClock::now(), .stream = stream};
+    ++metrics.requests;
+    if (options.hooks.on_request) options.hooks.on_request(message);
+    // Records latency and status class however the call ends.
+    struct Recorder {
+        Engine* engine;
+        CallState* state;
+        ~Recorder() { engine->record_call(state->started, state->status); }
+    } recorder{this, &state};
+    const Prepared p = prepare(message);
+    if (outer) state.context = p.context; // for a total timeout's message
     const OriginResilience& origin = resilience_of(p.target.origin);
     const std::string& key = origin.key;
     CircuitBreaker* const breaker = origin.breaker.get();
     RetryBudget* const budget = origin.budget.get();
-    const bool idempotency_key = p.headers.contains("Idempotency-Key");
+    const bool idempotency_key = p.headers().contains("Idempotency-Key");
     Duration previous{};
     for (std::size_t retries = 0;; ++retries) {
         auto ticket = breaker->try_acquire();
@@ -708,22 +731,19 @@ asio::awaitable<Response> Engine::call(const Prepared& p, CallState& state,
         ++metrics.attempts;
         ++state.attempts;
         bool sent = false;
-        std::optional<Response> response;
+        std::optional<Response> response(std::in_place);
         std::exception_ptr error;
         try {
             // Most responses are final: the redirect loop (a coroutine of its own) runs only
             // when there is a redirect to follow.
-            Response first = co_await exchange(p, sent, state.stream);
-            if (is_final(p, first)) {
-                response = std::move(first);
-            } else {
-                response = co_await redirects(p, std::move(first), sent, state.stream);
-            }
+            co_await exchange(p, sent, state.stream, *response);
+            if (!is_final(p, *response)) co_await redirects(p, *response, sent, state.stream);
         } catch (const ConfigurationError&) {
             throw; // the transport's own options (the system CA store unreadable): no retry
         } catch (const TransportError&) {
             error = std::current_exception();
         }
+        if (error) response.reset();
         const Assessment a = assess(error, response, sent);
         breaker->record(std::move(permit), a.outcome);
         if (a.failed) {
@@ -732,7 +752,10 @@ asio::awaitable<Response> Engine::call(const Prepared& p, CallState& state,
             budget->on_success();
         }
         if (response) state.status = response->status;
-        if (response && response->status < 400) co_return finish(std::move(*response));
+        if (response && response->status < 400) {
+            finish(*response);
+            co_return std::move(*response);
+        }
         if (a.cancelled) std::rethrow_exception(error);
 
         const auto retry_after = response ? response->headers.get("Retry-After") : std::nullopt;
@@ -765,13 +788,13 @@ asio::awaitable<Response> Engine::call(const Prepared& p, CallState& state,
         if (d.action != RetryDecision::Action::retry) {
             const std::string note = attempts_note(state.attempts) + why;
             if (!response) rethrow_noted(error, note);
-            Response final_response = finish(std::move(*response));
-            if (!options.raise_for_status) co_return final_response;
-            std::rethrow_exception(make_http_exception(status_error_code(final_response.status),
+            finish(*response);
+            if (!options.raise_for_status) co_return std::move(*response);
+            std::rethrow_exception(make_http_exception(status_error_code(response->status),
                                                        p.context + ": HTTP " +
-                                                           std::to_string(final_response.status) +
-                                                           " " + final_response.reason + note,
-                                                       &final_response));
+                                                           std::to_string(response->status) + " " +
+                                                           response->reason + note,
+                                                       &*response));
         }
         if (options.hooks.on_retry) {
             options.hooks.on_retry(RetryEvent{.method = p.method,
@@ -787,9 +810,8 @@ asio::awaitable<Response> Engine::call(const Prepared& p, CallState& state,
     }
 }
 
-Response Engine::finish(Response response) {
+void Engine::finish(Response& response) {
     if (options.hooks.on_response) options.hooks.on_response(response);
-    return response;
 }
 
 } // namespace nector::http::detail

@@ -75,7 +75,15 @@ private:
     struct Prepared {
         std::string method;
         Target target;
-        Headers headers;
+        /// The headers to send: the engine's merged defaults themselves (no copy) until the
+        /// request adds or changes one, then its own.
+        const Headers& headers() const noexcept { return own_headers ? *own_headers : *defaults; }
+        Headers& mutable_headers() {
+            if (!own_headers) own_headers = *defaults;
+            return *own_headers;
+        }
+        const Headers* defaults = nullptr;
+        std::optional<Headers> own_headers;
         std::string body;
         std::shared_ptr<const UploadBody> upload; ///< instead of `body`: sent piece by piece
         std::string context;                      ///< "METHOD URL" for messages
@@ -85,27 +93,38 @@ private:
         std::size_t attempts = 0;
         int status = 0;                                 ///< of the last response, 0 if none
         std::unique_ptr<PendingBody>* stream = nullptr; ///< a streamed call's body
+        std::string context;                            ///< "METHOD URL", once prepared
     };
+    /// Throws not_connected unless connect() bound the engine to an executor.
+    void check_connected(const HttpMessage& message) const;
     /// Not a coroutine, so that it may catch and rethrow with context (GCC 12).
     Prepared prepare(HttpMessage& message) const;
-    /// Retries around breaker-guarded attempts (docs/resilience.md).
+    /// The whole call, the request's one coroutine frame here: the request prepared, then
+    /// retries around breaker-guarded attempts (docs/resilience.md). `outer` is the state
+    /// a timed call reads (else the call keeps its own); `self` holds the engine.
     boost::asio::awaitable<Response> call(
-        const Prepared& p, CallState& state,
-        std::optional<std::chrono::steady_clock::time_point> deadline);
+        std::shared_ptr<Engine> self, HttpMessage message, std::unique_ptr<PendingBody>* stream,
+        CallState* outer, std::optional<std::chrono::steady_clock::time_point> deadline);
+    /// call() under Timeout::total.
+    boost::asio::awaitable<Response> timed_call(std::shared_ptr<Engine> self, HttpMessage message,
+                                                std::unique_ptr<PendingBody>* stream);
     /// Stamps `response` with the request's method and URL; true unless it is a redirect
     /// to follow.
     bool is_final(const Prepared& p, Response& response) const;
-    /// The rest of an attempt whose `first` response is a redirect to follow: the
-    /// exchanges it leads to. `sent` turns true once a request byte may have reached a
-    /// server.
-    boost::asio::awaitable<Response> redirects(const Prepared& p, Response first, bool& sent,
-                                               std::unique_ptr<PendingBody>* stream);
-    boost::asio::awaitable<Response> exchange(const Prepared& p, bool& sent,
-                                              std::unique_ptr<PendingBody>* stream);
+    /// The rest of an attempt whose first response, in `response`, is a redirect to
+    /// follow: the exchanges it leads to, the last one's response left in `response`.
+    /// `sent` turns true once a request byte may have reached a server.
+    boost::asio::awaitable<void> redirects(const Prepared& p, Response& response, bool& sent,
+                                           std::unique_ptr<PendingBody>* stream);
+    /// One exchange (replayed once on a stale connection or a refused stream), its
+    /// response written into `response`, which starts empty.
+    boost::asio::awaitable<void> exchange(const Prepared& p, bool& sent,
+                                          std::unique_ptr<PendingBody>* stream, Response& response);
     /// Decodes a whole buffered body per its Content-Encoding (when decode_content is on),
     /// bounded by max_response_bytes.
     void decode(Response& response, std::string_view context) const;
-    Response finish(Response response);
+    /// Runs the on_response hook on a final response.
+    void finish(Response& response);
     struct Outcome {
         std::optional<Response> response;
         std::exception_ptr error;
