@@ -5,6 +5,7 @@
 #include "nector/transport/errors.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -182,7 +183,25 @@ private:
     }
     void no_deadline() noexcept { deadline_ = Clock::time_point::max(); }
     /// Between exchanges no timer may stay armed: a pending wait would keep the event loop
-    /// (io_context::run()) busy until it fired.
+    /// (io_context::run()) busy until it fired. But the next exchange on a kept-alive
+    /// connection usually starts at once, so at the end of one the timer is left armed and
+    /// a posted check stops it only if the connection is still idle then: arming and
+    /// cancelling a timer per exchange costs more than the post (and, when it is the only
+    /// timer, a system call).
+    void stop_watching_when_idle() noexcept {
+        if (!watching_ || idle_check_posted_) return;
+        try {
+            boost::asio::post(stream_.get_executor(), [weak = this->weak_from_this()] {
+                const auto self = weak.lock();
+                if (!self) return;
+                self->idle_check_posted_ = false;
+                if (!self->busy_) self->stop_watching();
+            });
+            idle_check_posted_ = true;
+        } catch (...) { // no memory for the check: stop now
+            stop_watching();
+        }
+    }
     void stop_watching() noexcept {
         if (!watching_) return;
         ++watch_id_;
@@ -196,7 +215,7 @@ private:
     void idle() noexcept {
         busy_ = false;
         no_deadline();
-        stop_watching();
+        stop_watching_when_idle();
     }
     void watch() {
         if (!timer_) timer_.emplace(stream_.get_executor());
@@ -227,6 +246,7 @@ private:
     Clock::time_point watched_until_{};
     std::uint64_t watch_id_ = 0;
     bool watching_ = false;
+    bool idle_check_posted_ = false;
     bool timed_out_ = false;
     boost::beast::flat_buffer buffer_;
     std::string out_; // the request head, kept for the connection's life
