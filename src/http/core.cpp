@@ -41,7 +41,7 @@ asio::awaitable<void> Core::disconnect() {
 
 bool Core::is_connected() const noexcept { return engine_ && engine_->connected; }
 
-asio::awaitable<Response> Core::request(HttpMessage message) {
+asio::awaitable<Response> Core::request(HttpMessage&& message) {
     // Not a coroutine (one frame less per call); the call's frame holds the engine.
     return engine_->request(engine_, std::move(message));
 }

@@ -640,7 +640,7 @@ void Engine::check_connected(const HttpMessage& message) const {
     }
 }
 
-asio::awaitable<Response> Engine::request(std::shared_ptr<Engine> self, HttpMessage message,
+asio::awaitable<Response> Engine::request(std::shared_ptr<Engine> self, HttpMessage&& message,
                                           std::unique_ptr<PendingBody>* stream) {
     // Not a coroutine (one frame less per call): without a total timeout the call is the
     // request.

@@ -57,7 +57,7 @@ public:
     /// on the connection in `*stream` (responses to be retried, redirected or mapped to a
     /// status error are still read whole). `self` (this engine) is held by the call from
     /// the moment the awaitable is made.
-    boost::asio::awaitable<Response> request(std::shared_ptr<Engine> self, HttpMessage message,
+    boost::asio::awaitable<Response> request(std::shared_ptr<Engine> self, HttpMessage&& message,
                                              std::unique_ptr<PendingBody>* stream = nullptr);
     void close() noexcept;
 

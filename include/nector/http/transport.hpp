@@ -54,8 +54,9 @@ public:
     asio::awaitable<void> connect();
     asio::awaitable<void> disconnect();
     bool is_connected() const noexcept;
-    /// One call: pool, connection, exchange, redirects, status mapping.
-    asio::awaitable<Response> request(HttpMessage message);
+    /// One call: pool, connection, exchange, redirects, status mapping. Not a coroutine:
+    /// `message` moves once, into the call.
+    asio::awaitable<Response> request(HttpMessage&& message);
     /// request(), but the final response's body is left to read as it arrives.
     asio::awaitable<ResponseStream> stream(HttpMessage message);
     /// Closes every connection now; in-flight exchanges fail. Safe to call twice.
