@@ -873,6 +873,34 @@ TEST(Http1, RunReturnsWhenTheRequestsAreDoneThoughTheTransportLives) {
     EXPECT_EQ(server.connections(), 1u); // the connection stayed pooled
 }
 
+TEST(Http1, ReadTimeoutOnAKeptAliveConnectionRightAfterAnExchange) {
+    // The second request starts while the first one's timer is still armed (it is stopped
+    // only once the connection stays idle); the second's deadline must still hold.
+    TestServer server([](TestConnection& c) -> asio::awaitable<void> {
+        if (!co_await c.read_request()) co_return;
+        co_await c.write(ok());
+        if (!co_await c.read_request()) co_return;
+        co_await c.delay(10s); // no answer
+    });
+    run([&]() -> asio::awaitable<void> {
+        Options o{.base_url = server.url()};
+        o.timeout.read = 200ms;
+        o.retry.max_retries = 0;
+        HTTPTransport<> t(o);
+        co_await t.connect();
+        EXPECT_EQ((co_await t.get("/")).status, 200);
+        const auto started = std::chrono::steady_clock::now();
+        try {
+            (void)co_await t.get("/");
+            ADD_FAILURE() << "no read timeout";
+        } catch (const ConnectionTimeoutError& e) {
+            EXPECT_EQ(e.code(), errc::read_timeout) << e.what();
+        }
+        EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+    }());
+    EXPECT_EQ(server.connections(), 1u);
+}
+
 TEST(Http1, DestructorClosesConnectionsSynchronously) {
     std::promise<void> client_closed;
     TestServer server([&](TestConnection& c) -> asio::awaitable<void> {
