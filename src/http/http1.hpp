@@ -159,6 +159,9 @@ private:
     /// the end of the connection, it must be), false when it needs more bytes.
     bool parse_buffered(Exchange& ex, ResponseParser& parser,
                         std::chrono::steady_clock::time_point sent, bool eof);
+    /// Reads the `remaining` bytes of a Content-Length body into the response, past the
+    /// parser (whose buffer is empty).
+    boost::asio::awaitable<void> read_rest_of_body(Exchange& ex, std::uint64_t remaining);
     /// Sends the head, then the upload piece by piece (Content-Length when its size is
     /// known, else chunked).
     boost::asio::awaitable<void> send_upload(Exchange& ex);
@@ -239,6 +242,14 @@ private:
     boost::system::error_code timed(const boost::system::error_code& ec) const noexcept {
         return ec && timed_out_ ? boost::system::error_code(boost::beast::error::timeout) : ec;
     }
+    /// A read error in a body read past the parser: the end of the connection (or of TLS)
+    /// there cuts the body short.
+    boost::system::error_code body_error(const boost::system::error_code& ec) const noexcept {
+        const bool cut =
+            ec == boost::asio::error::eof || ec == boost::asio::ssl::error::stream_truncated;
+        return cut ? boost::system::error_code(boost::beast::http::error::partial_message)
+                   : timed(ec);
+    }
 
     Stream stream_;
     std::optional<boost::asio::steady_timer> timer_;
@@ -248,8 +259,10 @@ private:
     bool watching_ = false;
     bool idle_check_posted_ = false;
     bool timed_out_ = false;
+    static constexpr std::size_t max_read_size = 64 * 1024;
     boost::beast::flat_buffer buffer_;
-    std::string out_; // the request head, kept for the connection's life
+    std::size_t read_size_ = 4 * 1024; // the next buffered read's size
+    std::string out_;                  // the request head, kept for the connection's life
     std::optional<StreamParser> stream_parser_;
     Duration read_timeout_{};
     bool open_ = true;
@@ -292,11 +305,8 @@ public:
             if (remaining_ == 0) {
                 finish(parser);
             } else if (ec) {
-                // The end of the connection (or of TLS) before the end of the body.
-                const bool cut = ec == boost::asio::error::eof ||
-                                 ec == boost::asio::ssl::error::stream_truncated;
-                throw_io_error(cut ? boost::beast::http::error::partial_message : c_->timed(ec),
-                               context_, "reading the response body", errc::read_timeout);
+                throw_io_error(c_->body_error(ec), context_, "reading the response body",
+                               errc::read_timeout);
             }
             if (n > 0) co_return true;
         }
@@ -387,12 +397,21 @@ boost::asio::awaitable<void> Http1Connection<Stream>::exchange(Exchange& ex) {
         if (head) parser.skip(true);
         bool eof = false;
         while (!parse_buffered(ex, parser, sent, eof)) {
-            // Up to 64 KiB a read (the buffer keeps its capacity for the connection's life).
+            if (buffer_.size() == 0 && parser.is_header_done() && !parser.chunked() &&
+                parser.content_length_remaining()) {
+                // The rest of a Content-Length body goes from the socket straight into the
+                // response (checked against max_response_bytes by the parser already).
+                co_await read_rest_of_body(ex, *parser.content_length_remaining());
+                break;
+            }
+            // The buffer starts small (a connection's buffer is its main memory cost) and
+            // grows while reads fill it, up to 64 KiB a read; it keeps its capacity.
             deadline_in(options.timeout.read);
             auto [read_error, n] =
-                co_await stream_.async_read_some(buffer_.prepare(64 * 1024), nothrow);
+                co_await stream_.async_read_some(buffer_.prepare(read_size_), nothrow);
             no_deadline();
             buffer_.commit(n);
+            if (n == read_size_ && read_size_ < max_read_size) read_size_ *= 2;
             // (A TLS connection cut without close_notify, stream_truncated, stays an error:
             // it must not end a body delimited by the end of the connection.)
             if (read_error == boost::asio::error::eof) {
@@ -443,6 +462,29 @@ bool Http1Connection<Stream>::parse_buffered(Exchange& ex, ResponseParser& parse
     }
     if (ec) throw_io_error(ec, ex.context, "reading the response", errc::read_timeout);
     return true;
+}
+
+template <class Stream>
+boost::asio::awaitable<void> Http1Connection<Stream>::read_rest_of_body(Exchange& ex,
+                                                                        std::uint64_t remaining) {
+    constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
+    std::string& body = ex.response.body;
+    const std::size_t start = body.size();
+    const auto size = static_cast<std::size_t>(remaining);
+    body.resize(start + size);
+    std::size_t got = 0;
+    while (got < size) {
+        deadline_in(ex.options->timeout.read);
+        auto [read_error, n] = co_await stream_.async_read_some(
+            boost::asio::buffer(body.data() + start + got, size - got), nothrow);
+        no_deadline();
+        got += n;
+        if (read_error && got < size) {
+            body.resize(start + got);
+            throw_io_error(body_error(read_error), ex.context, "reading the response",
+                           errc::read_timeout);
+        }
+    }
 }
 
 template <class Stream>
