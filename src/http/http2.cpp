@@ -35,6 +35,8 @@ constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
 constexpr std::size_t read_buffer_size = 64 * 1024;
 constexpr std::size_t write_batch_size = 64 * 1024;
+// A streamed body's buffer of received bytes is sized for one read (ResponseStream::next).
+constexpr std::size_t pending_reserve = 64 * 1024;
 
 std::string code_name(std::uint32_t code) { return nghttp2_http2_strerror(code); }
 
@@ -115,6 +117,8 @@ struct StreamState {
     bool reset_by_peer = false;  // the server sent RST_STREAM
     bool closed = false;         // nghttp2 closed the stream
     bool woken = false;          // the timer was cancelled to wake the exchange
+    bool waiting = false;        // in await_news, until `wake_at` (the watchdog's business)
+    Clock::time_point wake_at{};
     std::uint32_t close_code = NGHTTP2_NO_ERROR;
     std::error_code error; // a failure decided by the connection (limits, connection loss)
     std::string error_text;
@@ -212,6 +216,12 @@ private:
     void signal_write() noexcept {
         if (writer_waiting_) write_signal_.cancel();
     }
+    /// Waiting streams' deadlines are watched by one timer per connection, set again only
+    /// when it fires before the earliest deadline (or one must come sooner). A stream waits
+    /// on its own timer, which never expires by itself and is only a wake-up signal, so a
+    /// wait costs no timer-queue front change (and no timerfd system call).
+    void watch(Clock::time_point at);
+    void on_watchdog(std::uint64_t id) noexcept;
     /// Ends the connection: closes the socket and fails every stream with `code`.
     void shutdown(errc code, std::string text) noexcept;
 
@@ -231,6 +241,10 @@ private:
     std::string out_;
     asio::steady_timer write_signal_;
     asio::steady_timer ping_timer_;
+    asio::steady_timer watchdog_;
+    Clock::time_point watched_until_{};
+    std::uint64_t watch_id_ = 0;
+    bool watching_ = false;
     bool writer_waiting_ = false;
     bool writing_ = false;
     Clock::time_point write_started_{};
@@ -260,7 +274,8 @@ Http2Connection<Stream>::Http2Connection(Stream stream, const Options& options)
       max_header_count_(options.max_header_count),
       in_(read_buffer_size),
       write_signal_(stream_.get_executor()),
-      ping_timer_(stream_.get_executor()) {
+      ping_timer_(stream_.get_executor()),
+      watchdog_(stream_.get_executor()) {
     nghttp2_session_callbacks* callbacks = nullptr;
     if (nghttp2_session_callbacks_new(&callbacks) != 0) throw std::bad_alloc();
     nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, on_begin_headers);
@@ -339,6 +354,9 @@ void Http2Connection<Stream>::shutdown(errc code, std::string text) noexcept {
     boost::beast::get_lowest_layer(stream_).socket().close(ignored);
     write_signal_.cancel();
     ping_timer_.cancel();
+    ++watch_id_;
+    watching_ = false;
+    watchdog_.cancel();
     for (StreamState* st : streams_) {
         if (!st->closed) st->fail(code, error_text_);
     }
@@ -415,11 +433,55 @@ asio::awaitable<void> Http2Connection<Stream>::await_news(StreamState& st, std::
     }
     // Until the request is out, look again within the read timeout too (the send
     // completing does not wake this wait).
-    st.timer.expires_at(st.request_sent ? deadline : std::min(deadline, now + timeout.read));
+    st.wake_at = st.request_sent ? deadline : std::min(deadline, now + timeout.read);
+    // (A closed connection has no watchdog: the wait then ends by itself.)
+    if (open_) watch(st.wake_at);
+    st.timer.expires_at(open_ ? Clock::time_point::max() : st.wake_at);
     st.woken = false;
+    st.waiting = true;
     auto [ec] = co_await st.timer.async_wait(nothrow);
+    st.waiting = false;
     if (ec == asio::error::operation_aborted && !st.woken && !st.closed && !st.error) {
         throw_error(errc::cancelled, std::string(context) + ": cancelled");
+    }
+}
+
+template <class Stream>
+void Http2Connection<Stream>::watch(Clock::time_point at) {
+    if (watching_ && at >= watched_until_) return;
+    watching_ = true;
+    watched_until_ = at;
+    const auto id = ++watch_id_;
+    watchdog_.expires_at(at); // a pending wait ends, and its handler sees a stale id
+    watchdog_.async_wait([weak = this->weak_from_this(), id](const boost::system::error_code&) {
+        if (const auto self = weak.lock()) self->on_watchdog(id);
+    });
+}
+
+template <class Stream>
+void Http2Connection<Stream>::on_watchdog(std::uint64_t id) noexcept {
+    if (id != watch_id_) return;
+    watching_ = false;
+    if (!open_) return;
+    // Wakes the waits that are due (each looks at its own deadline again) and watches the
+    // earliest of the others.
+    const auto now = Clock::now();
+    auto next = Clock::time_point::max();
+    for (StreamState* st : streams_) {
+        if (!st->waiting || st->woken) continue;
+        if (st->wake_at <= now) {
+            st->wake();
+        } else {
+            next = std::min(next, st->wake_at);
+        }
+    }
+    if (next == Clock::time_point::max()) return;
+    try {
+        watch(next);
+    } catch (...) { // no memory for the wait: wake them all to look again themselves
+        for (StreamState* st : streams_) {
+            if (st->waiting) st->wake();
+        }
     }
 }
 
@@ -439,6 +501,15 @@ public:
         // server) held the body back.
         st.last_progress = Clock::now();
         for (;;) {
+            if (st.pending_offset == 0 && !st.pending.empty() && st.pending.size() <= max &&
+                out.empty()) {
+                // All that is waiting fits: the buffer itself changes hands, no copy.
+                const std::size_t n = st.pending.size();
+                out.swap(st.pending);
+                st.pending.clear();
+                c_->consumed(st, n);
+                co_return true;
+            }
             if (st.pending_offset < st.pending.size()) {
                 const std::size_t n = std::min(max, st.pending.size() - st.pending_offset);
                 out.append(st.pending, st.pending_offset, n);
@@ -718,7 +789,9 @@ int Http2Connection<Stream>::on_data_chunk(nghttp2_session* session, std::uint8_
     auto* self = static_cast<Http2Connection*>(user);
     StreamState* st = self->stream_of(id);
     if (st && st->streaming && !st->error) {
-        // Kept until read; the window reopens then (Http2Body::read).
+        // Kept until read; the window reopens then (Http2Body::read). A fresh buffer (the
+        // last one went to the reader) is sized for a read's worth at once.
+        if (st->pending.empty()) st->pending.reserve(std::max(size, pending_reserve));
         st->pending.append(reinterpret_cast<const char*>(data), size);
         st->last_progress = Clock::now();
         st->wake();

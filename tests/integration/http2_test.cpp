@@ -505,6 +505,40 @@ TEST(Http2Server, ReadTimeoutResetsOnlyThatStream) {
     EXPECT_EQ(server.resets_received()[0].error, H2Error::cancel);
 }
 
+TEST(Http2Server, EachWaitingStreamTimesOutOnItsOwnDeadline) {
+    // Two unanswered streams on one connection, the second started later: one watchdog
+    // per connection wakes each at its own deadline, not before and not never.
+    H2TestServer server([](const H2Request&) { return H2Action::ignore(); });
+    std::vector<std::chrono::steady_clock::duration> waited;
+    run([&]() -> asio::awaitable<void> {
+        Options o = no_retries(server.url());
+        o.timeout.read = 300ms;
+        HTTPTransport<> t(o);
+        co_await t.connect();
+        const auto executor = co_await asio::this_coro::executor;
+        auto silent = [&](std::chrono::milliseconds delay) -> asio::awaitable<void> {
+            asio::steady_timer pause(executor, delay);
+            co_await pause.async_wait(asio::use_awaitable);
+            const auto started = std::chrono::steady_clock::now();
+            try {
+                (void)co_await t.get("/silent");
+                ADD_FAILURE() << "no timeout";
+            } catch (const ConnectionTimeoutError& e) {
+                EXPECT_EQ(e.code(), errc::read_timeout);
+            }
+            waited.push_back(std::chrono::steady_clock::now() - started);
+        };
+        using namespace asio::experimental::awaitable_operators;
+        co_await (silent(0ms) && silent(150ms));
+    }());
+    ASSERT_EQ(waited.size(), 2u);
+    for (const auto w : waited) {
+        EXPECT_GE(w, 300ms);
+        EXPECT_LT(w, 3s);
+    }
+    EXPECT_EQ(server.connections_accepted(), 1u);
+}
+
 TEST(Http2Server, ResponseLargerThanTheLimitIsRefused) {
     H2TestServer server([](const H2Request& r) {
         return H2Action::respond(200, std::string(r.path == "/big" ? 100000 : 10, 'x'));
