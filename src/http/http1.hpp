@@ -222,9 +222,10 @@ private:
     }
     void watch() {
         if (!timer_) timer_.emplace(stream_.get_executor());
-        watching_ = true;
-        watched_until_ = deadline_;
-        const auto id = ++watch_id_;
+        // The state changes only once the wait is set: if setting it throws, the next
+        // deadline_in() tries again (a wait this cancels still runs its handler, with the
+        // current id, and looks at the deadline itself).
+        const auto id = watch_id_ + 1;
         timer_->expires_at(deadline_); // a pending wait ends, and its handler sees a stale id
         timer_->async_wait([weak = this->weak_from_this(), id](const boost::system::error_code&) {
             const auto self = weak.lock();
@@ -238,6 +239,9 @@ private:
             self->timed_out_ = true;
             self->close();
         });
+        watch_id_ = id;
+        watching_ = true;
+        watched_until_ = deadline_;
     }
     boost::system::error_code timed(const boost::system::error_code& ec) const noexcept {
         return ec && timed_out_ ? boost::system::error_code(boost::beast::error::timeout) : ec;
@@ -471,12 +475,16 @@ boost::asio::awaitable<void> Http1Connection<Stream>::read_rest_of_body(Exchange
     std::string& body = ex.response.body;
     const std::size_t start = body.size();
     const auto size = static_cast<std::size_t>(remaining);
-    body.resize(start + size);
     std::size_t got = 0;
     while (got < size) {
+        // The string grows with what has arrived (at most twice it, and 64 KiB at first),
+        // not to the announced length at once: a server that announces a large body and
+        // sends little makes the client commit little memory.
+        const std::size_t window = std::min(size - got, std::max<std::size_t>(64 * 1024, got));
+        body.resize(std::max(body.size(), start + got + window));
         deadline_in(ex.options->timeout.read);
         auto [read_error, n] = co_await stream_.async_read_some(
-            boost::asio::buffer(body.data() + start + got, size - got), nothrow);
+            boost::asio::buffer(body.data() + start + got, window), nothrow);
         no_deadline();
         got += n;
         if (read_error && got < size) {
@@ -485,6 +493,7 @@ boost::asio::awaitable<void> Http1Connection<Stream>::read_rest_of_body(Exchange
                            errc::read_timeout);
         }
     }
+    body.resize(start + size);
 }
 
 template <class Stream>

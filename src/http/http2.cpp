@@ -449,13 +449,17 @@ asio::awaitable<void> Http2Connection<Stream>::await_news(StreamState& st, std::
 template <class Stream>
 void Http2Connection<Stream>::watch(Clock::time_point at) {
     if (watching_ && at >= watched_until_) return;
-    watching_ = true;
-    watched_until_ = at;
-    const auto id = ++watch_id_;
+    // The state changes only once the wait is set: if setting it throws, the next wait
+    // tries again (a wait this cancels still runs its handler, with the current id, and
+    // rescans the streams).
+    const auto id = watch_id_ + 1;
     watchdog_.expires_at(at); // a pending wait ends, and its handler sees a stale id
     watchdog_.async_wait([weak = this->weak_from_this(), id](const boost::system::error_code&) {
         if (const auto self = weak.lock()) self->on_watchdog(id);
     });
+    watch_id_ = id;
+    watching_ = true;
+    watched_until_ = at;
 }
 
 template <class Stream>
@@ -502,8 +506,10 @@ public:
         st.last_progress = Clock::now();
         for (;;) {
             if (st.pending_offset == 0 && !st.pending.empty() && st.pending.size() <= max &&
-                out.empty()) {
-                // All that is waiting fits: the buffer itself changes hands, no copy.
+                st.pending.size() * 4 >= st.pending.capacity() && out.empty()) {
+                // All that is waiting fits, and fills a good part of its buffer: the buffer
+                // itself changes hands, no copy. (Small pieces, as Server-Sent Events, are
+                // copied: a chunk does not pin a mostly empty buffer.)
                 const std::size_t n = st.pending.size();
                 out.swap(st.pending);
                 st.pending.clear();
