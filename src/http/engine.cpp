@@ -696,7 +696,7 @@ const Engine::OriginResilience& Engine::resilience_of(const Origin& origin) {
 asio::awaitable<Response> Engine::call(std::shared_ptr<Engine> /*self*/, HttpMessage message,
                                        std::unique_ptr<PendingBody>* stream, CallState* outer,
                                        std::optional<SteadyClock::time_point> deadline) {
-    check_connected(message);
+    if (!outer) check_connected(message); // (a timed call has checked)
     CallState own;
     CallState& state = outer ? *outer : own;
     if (!outer) state = CallState{.started = SteadyClock::now(), .stream = stream};

@@ -159,6 +159,16 @@ private:
     /// the end of the connection, it must be), false when it needs more bytes.
     bool parse_buffered(Exchange& ex, ResponseParser& parser,
                         std::chrono::steady_clock::time_point sent, bool eof);
+    /// What is left of a Content-Length body once the connection's buffer holds none of it:
+    /// then it is read from the socket straight into its destination, past the parser.
+    /// Nothing for a chunked or end-delimited body, or while the buffer holds bytes.
+    std::optional<std::uint64_t> directly_readable(
+        const boost::beast::http::basic_parser<false>& parser) const {
+        if (buffer_.size() != 0 || !parser.is_header_done() || parser.chunked()) return {};
+        const auto remaining = parser.content_length_remaining();
+        if (!remaining) return {};
+        return *remaining;
+    }
     /// Reads the `remaining` bytes of a Content-Length body into the response, past the
     /// parser (whose buffer is empty).
     boost::asio::awaitable<void> read_rest_of_body(Exchange& ex, std::uint64_t remaining);
@@ -291,10 +301,11 @@ public:
         auto& parser = *c_->stream_parser_;
         // Once nothing is left in the connection's buffer, the rest of a Content-Length body
         // is read from the socket straight into `out`: no copy through the buffer.
-        if (!done_ && !direct_ && c_->buffer_.size() == 0 && parser.is_header_done() &&
-            !parser.chunked() && parser.content_length_remaining()) {
-            direct_ = true;
-            remaining_ = *parser.content_length_remaining();
+        if (!done_ && !direct_) {
+            if (const auto remaining = c_->directly_readable(parser)) {
+                direct_ = true;
+                remaining_ = *remaining;
+            }
         }
         while (direct_ && !done_) {
             const std::size_t old = out.size();
@@ -401,11 +412,11 @@ boost::asio::awaitable<void> Http1Connection<Stream>::exchange(Exchange& ex) {
         if (head) parser.skip(true);
         bool eof = false;
         while (!parse_buffered(ex, parser, sent, eof)) {
-            if (buffer_.size() == 0 && parser.is_header_done() && !parser.chunked() &&
-                parser.content_length_remaining()) {
-                // The rest of a Content-Length body goes from the socket straight into the
-                // response (checked against max_response_bytes by the parser already).
-                co_await read_rest_of_body(ex, *parser.content_length_remaining());
+            const std::optional<std::uint64_t> remaining = directly_readable(parser);
+            if (remaining) {
+                // The rest of the body goes from the socket straight into the response
+                // (checked against max_response_bytes by the parser already).
+                co_await read_rest_of_body(ex, *remaining);
                 break;
             }
             // The buffer starts small (a connection's buffer is its main memory cost) and
