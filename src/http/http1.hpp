@@ -275,8 +275,8 @@ private:
     bool timed_out_ = false;
     static constexpr std::size_t max_read_size = 64 * 1024;
     boost::beast::flat_buffer buffer_;
-    std::size_t read_size_ = 4 * 1024; // the next buffered read's size
-    std::string out_;                  // the request head, kept for the connection's life
+    std::size_t read_size_ = 1024; // the next buffered read's size
+    std::string out_;              // the request head, kept for the connection's life
     std::optional<StreamParser> stream_parser_;
     Duration read_timeout_{};
     bool open_ = true;
