@@ -31,9 +31,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-/// Latencies in nanoseconds, in log-linear buckets as HdrHistogram keeps them (wrk's):
-/// values below 128 ns exactly, larger ones by their top 7 significant bits, so within
-/// 1/64 (1.6 %), at most 0.8 % from the bucket's middle. Integer arithmetic only, and the same
+/// Latencies in nanoseconds, in log-linear buckets laid out as HdrHistogram's (wrk's; it
+/// keeps 3 significant digits, these about 0.8 %): values below 128 ns exactly, larger
+/// ones by their top 7 significant bits, so within 1/64 (1.6 %), at most 0.8 % from the
+/// bucket's middle. Integer arithmetic only, and the same
 /// memory for any number of requests, so neither the client's CPU nor its peak RSS grows with the
 /// run's length.
 class Histogram {

@@ -49,6 +49,11 @@ void check_head(const Fields& fields, std::string_view reason, const Options& op
     check_head_limits(count, bytes, options, context);
 }
 
+/// A buffered body's announced length is reserved at once up to this size; above it (only
+/// a raised max_response_bytes allows that) the string grows as bytes arrive rather than
+/// ask for that much address space before any of it has come.
+inline constexpr std::size_t max_body_reserve = std::size_t{64} << 20;
+
 /// Beast's HTTP/1.1 response parser writing the head straight into a Response and the body
 /// into its string: no intermediate basic_fields and no second copy of each field.
 class ResponseParser final : public boost::beast::http::basic_parser<false> {
@@ -87,7 +92,9 @@ private:
     void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
         response_.body.clear();
         // The parser has checked a Content-Length against body_limit already.
-        if (length) response_.body.reserve(static_cast<std::size_t>(*length));
+        if (length && *length <= max_body_reserve) {
+            response_.body.reserve(static_cast<std::size_t>(*length));
+        }
     }
     std::size_t on_body_impl(string_view body, error_code&) override {
         response_.body.append(body.data(), body.size());
@@ -488,15 +495,14 @@ boost::asio::awaitable<void> Http1Connection<Stream>::read_rest_of_body(Exchange
     const auto size = static_cast<std::size_t>(remaining);
     std::size_t got = 0;
     // The announced length is reserved at once (address space only: no page of it is
-    // touched), so the string never moves while it fills; its size grows with what has
-    // arrived (at most twice it, and 64 KiB at first), so a server that announces a large
-    // body and sends little makes the client commit little memory. Growing the allocation
-    // instead (64 KiB, 128 KiB, ... 1 MiB, each copied and freed) made glibc hand the freed
-    // pages back and fault them in again: a 1 MiB response at one in flight cost 1-4 ms of
-    // CPU instead of 0.3.
-    // (Above 64 MiB, which only a raised max_response_bytes allows, it grows as it fills
-    // rather than ask for that much address space at once.)
-    if (size <= std::size_t{64} << 20) body.reserve(start + size);
+    // touched, though strict overcommit counts it), so the string never moves while it
+    // fills; its size grows with what has arrived (at most twice it, and 64 KiB at first),
+    // so a server that announces a large body and sends little makes the client touch
+    // little memory. Growing the allocation instead (64 KiB, 128 KiB, ... 1 MiB, each
+    // copied and freed) made glibc hand the freed pages back and fault them in again: a
+    // 1 MiB response at one in flight cost 1-4 ms of CPU instead of 0.3. (The parser
+    // reserved it already if body bytes came with the head.)
+    if (start + size <= max_body_reserve) body.reserve(start + size);
     while (got < size) {
         const std::size_t window = std::min(size - got, std::max<std::size_t>(64 * 1024, got));
         body.resize(std::max(body.size(), start + got + window));
