@@ -5,6 +5,8 @@
 
 #include <charconv>
 
+#include <poll.h>
+
 namespace nector::http::detail {
 
 void throw_io_error(const boost::system::error_code& ec, std::string_view context,
@@ -39,6 +41,11 @@ void throw_io_error(const boost::system::error_code& ec, std::string_view contex
         throw_error(errc::connection_reset, where + ": " + ec.message());
     }
     throw_error(errc::connection_failed, where + ": " + ec.message());
+}
+
+bool socket_quiet(int fd) noexcept {
+    pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
+    return ::poll(&p, 1, 0) == 0;
 }
 
 bool needs_content_length(std::string_view method, std::size_t body_size) noexcept {

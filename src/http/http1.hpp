@@ -14,6 +14,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include <openssl/bio.h>
+#include <openssl/ssl.h>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -29,6 +32,9 @@ namespace nector::http::detail {
 /// "reading the response").
 [[noreturn]] void throw_io_error(const boost::system::error_code& ec, std::string_view context,
                                  std::string_view phase, errc timeout_code);
+
+/// No byte and no end of stream waiting on the socket `fd` (a poll that does not wait).
+bool socket_quiet(int fd) noexcept;
 
 /// check_head() on a head's field count and size in bytes.
 void check_head_limits(std::size_t count, std::size_t bytes, const Options& options,
@@ -136,6 +142,19 @@ public:
     boost::asio::awaitable<void> exchange(Exchange& ex) override;
 
     bool available() const noexcept override { return open_ && !busy_; }
+    /// Nothing arrived while the connection was idle: no byte in its buffers, nothing
+    /// readable on its socket (bytes after a response, or the server's close). Whatever
+    /// arrived would be read as the next response, so the connection must not be reused.
+    bool quiet() const noexcept override {
+        if (!open_ || buffer_.size() != 0) return false;
+        if constexpr (requires(const Stream& s) { s.native_handle(); }) {
+            // TLS: decrypted or undecrypted records held by OpenSSL.
+            SSL* ssl = const_cast<Stream&>(stream_).native_handle();
+            if (SSL_has_pending(ssl) == 1 || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0) return false;
+        }
+        return socket_quiet(
+            boost::beast::get_lowest_layer(const_cast<Stream&>(stream_)).socket().native_handle());
+    }
     bool is_open() const noexcept override { return open_; }
     void close() noexcept override {
         if (!open_) return;
@@ -361,7 +380,7 @@ public:
 private:
     void finish(const StreamParser& parser) noexcept {
         done_ = true;
-        keep_alive_ = parser.keep_alive() && !parser.need_eof();
+        keep_alive_ = parser.keep_alive() && !parser.need_eof() && c_->buffer_.size() == 0;
         c_->idle();
         if (!keep_alive_) c_->close();
     }
@@ -448,7 +467,11 @@ boost::asio::awaitable<void> Http1Connection<Stream>::exchange(Exchange& ex) {
         ex.response.status = status;
         ex.response.version = parser.version() == 10 ? Version::http_1_0 : Version::http_1_1;
         check_head_limits(parser.field_count(), parser.head_bytes(), options, ex.context);
-        ex.keep_alive = parser.keep_alive() && !parser.need_eof() && status != 101;
+        // Bytes past the end of the response (a longer body than announced, or a body
+        // after a response to HEAD) cannot be explained: the connection is not reused, so
+        // they are never read as the next response (curl closes it too).
+        ex.keep_alive =
+            parser.keep_alive() && !parser.need_eof() && status != 101 && buffer_.size() == 0;
         break;
     }
     guard.done = ex.keep_alive; // otherwise the guard closes the connection
@@ -595,7 +618,8 @@ boost::asio::awaitable<void> Http1Connection<Stream>::stream_head(
         break;
     }
     if (stream_parser_->is_done()) { // no body (HEAD, 204, 304, Content-Length: 0)
-        ex.keep_alive = stream_parser_->keep_alive() && !stream_parser_->need_eof();
+        ex.keep_alive = stream_parser_->keep_alive() && !stream_parser_->need_eof() &&
+                        buffer_.size() == 0; // nothing unexplained left (see exchange())
         guard.done = ex.keep_alive;
         co_return;
     }

@@ -101,12 +101,17 @@ void Pool::expire_idle() noexcept {
 
 std::shared_ptr<Connection> Pool::take_idle(const Origin& origin) {
     expire_idle();
-    for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
-        if ((*it)->origin == origin && (*it)->available()) {
-            auto c = std::move(*it);
-            idle_.erase(std::next(it).base());
-            return c;
+    for (auto it = idle_.rbegin(); it != idle_.rend();) {
+        if (!((*it)->origin == origin) || !(*it)->available()) {
+            ++it;
+            continue;
         }
+        auto c = std::move(*it);
+        it = std::make_reverse_iterator(idle_.erase(std::next(it).base()));
+        // Bytes that arrived unasked, or the server's close: never read as a response.
+        if (c->quiet()) return c;
+        c->close();
+        forget(c->origin);
     }
     return nullptr;
 }

@@ -1,5 +1,6 @@
 #include "http/tls.hpp"
 
+#include "http/body.hpp"
 #include "nector/transport/errors.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -35,8 +36,12 @@ void load(const char* what, F&& f) {
 std::shared_ptr<ssl::context> make_tls_context(const Options& o) {
     auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
     SSL_CTX* native = ctx->native_handle();
-    SSL_CTX_set_min_proto_version(
-        native, o.tls.min_version == TlsVersion::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION);
+    if (SSL_CTX_set_min_proto_version(
+            native, o.tls.min_version == TlsVersion::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION) !=
+        1) {
+        throw ConfigurationError(errc::invalid_configuration,
+                                 "HTTPTransport options: TLS min_version: OpenSSL refused it");
+    }
     if (o.verify_ssl) {
         ctx->set_verify_mode(ssl::verify_peer);
         if (!o.tls.ca_file.empty()) {
@@ -64,7 +69,10 @@ std::shared_ptr<ssl::context> make_tls_context(const Options& o) {
     if (o.http2 || o.http2_prior_knowledge) {
         static constexpr unsigned char alpn[] = {2,   'h', '2', 8,   'h', 't',
                                                  't', 'p', '/', '1', '.', '1'};
-        SSL_CTX_set_alpn_protos(native, alpn, sizeof alpn);
+        if (SSL_CTX_set_alpn_protos(native, alpn, sizeof alpn) != 0) { // 0 is success
+            throw ConfigurationError(errc::invalid_configuration,
+                                     "HTTPTransport options: TLS: OpenSSL refused the ALPN list");
+        }
     }
     return ctx;
 }
@@ -83,18 +91,31 @@ asio::awaitable<void> tls_handshake(TlsStream& stream, const std::string& host,
     boost::system::error_code not_ip;
     (void)asio::ip::make_address(host, not_ip);
     const bool is_ip = !not_ip;
+    // Every set-up call whose failure would weaken the checks fails the connection: a host
+    // check that could not be set must never let the handshake go on without it.
+    const auto refuse = [&](const char* what) {
+        ERR_clear_error();
+        boost::beast::get_lowest_layer(stream).close();
+        throw TLSError(errc::tls_handshake_failed, std::string(context) + ": TLS set-up for \"" +
+                                                       printable(host) + "\": " + what +
+                                                       "; the connection was not made");
+    };
     // SSL_set_tlsext_host_name is a macro with a C cast; call what it expands to.
-    if (!is_ip) {
-        SSL_ctrl(ssl_handle, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-                 const_cast<char*>(host.c_str()));
+    if (!is_ip && SSL_ctrl(ssl_handle, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                           const_cast<char*>(host.c_str())) != 1) {
+        refuse("OpenSSL refused the name for SNI");
     }
     if (options.verify_ssl) {
         X509_VERIFY_PARAM* param = SSL_get0_param(ssl_handle);
         if (is_ip) {
-            X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
+            if (X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) != 1) {
+                refuse("OpenSSL refused the address for the certificate check");
+            }
         } else {
             X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-            X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
+            if (X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size()) != 1) {
+                refuse("OpenSSL refused the name for the certificate host check");
+            }
         }
     }
     auto& lowest = boost::beast::get_lowest_layer(stream);

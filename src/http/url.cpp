@@ -1,19 +1,21 @@
 #include "http/url.hpp"
 
+#include "http/body.hpp"
 #include "nector/transport/errors.hpp"
 
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
 #include <charconv>
+#include <cstdio>
 
 namespace nector::http::detail {
 namespace urls = boost::urls;
 namespace {
 
 [[noreturn]] void bad_url(std::string_view url, std::string_view why) {
-    throw TransportSpecificError(errc::invalid_url,
-                                 "invalid URL \"" + redact(url) + "\": " + std::string(why));
+    throw TransportSpecificError(
+        errc::invalid_url, "invalid URL \"" + printable(redact(url)) + "\": " + std::string(why));
 }
 
 bool is_absolute(std::string_view url) {
@@ -26,6 +28,28 @@ bool is_absolute(std::string_view url) {
         if (!ok) return false;
     }
     return true;
+}
+
+// A registered name as the resolver, SNI and certificate checks will see it (percent-
+// decoded): letters, digits, '-', '.', '_' and '~' only. Anything else (NUL, CR, LF, a
+// space, a delimiter) would let the resolver, SNI and the host check each read a different
+// name, as "localhost%00.other.test" once did.
+void check_host_name(std::string_view url, std::string_view host) {
+    for (std::size_t i = 0; i < host.size(); ++i) {
+        const auto c = static_cast<unsigned char>(host[i]);
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+        if (ok) continue;
+        if (c >= 0x80) {
+            bad_url(url,
+                    "the host holds non-ASCII bytes: give an internationalized name in its "
+                    "ASCII (punycode) form");
+        }
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "0x%02X", c);
+        bad_url(url, std::string("the host holds a character not allowed in a host name (") + hex +
+                         " at byte " + std::to_string(i) + " of the decoded host)");
+    }
 }
 
 } // namespace
@@ -107,7 +131,11 @@ Target parse_target(std::string_view base, std::string_view url) {
         bad_url(joined, "scheme \"" + scheme + "\" is not http or https");
     }
     if (!u.has_authority() || u.encoded_host().empty()) bad_url(joined, "no host");
+    if (u.host_type() == urls::host_type::ipvfuture) {
+        bad_url(joined, "IPvFuture host addresses are not supported");
+    }
     t.origin.host = u.host_address();
+    if (u.host_type() == urls::host_type::name) check_host_name(joined, t.origin.host);
     if (u.has_port()) {
         const auto port = u.port();
         unsigned value = 0;

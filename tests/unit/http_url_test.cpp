@@ -43,6 +43,26 @@ TEST(HttpUrl, RefusesWhatCannotBeRequested) {
     EXPECT_THROW((void)make_target("", "/relative"), TransportSpecificError);
 }
 
+TEST(HttpUrl, RefusesHostsTheResolverAndTlsWouldReadDifferently) {
+    for (const char* bad : {"https://localhost%00.other.test/", "http://a%0D%0Ab/", "http://a%20b/",
+                            "http://a%09b/", "http://a%2Fb/", "http://a%40b/", "http://a%3Ab/",
+                            "http://%C3%A9.example/", "http://a%7Fb/", "http://[v1.x]/"}) {
+        try {
+            (void)make_target("", bad);
+            ADD_FAILURE() << bad;
+        } catch (const TransportSpecificError& e) {
+            EXPECT_EQ(e.code(), errc::invalid_url) << bad;
+            const std::string what = e.what();
+            EXPECT_EQ(what.find('\0'), std::string::npos) << bad;
+        }
+    }
+    // Names as resolvers know them, IP literals and percent-encoded ordinary letters pass.
+    EXPECT_EQ(make_target("", "http://my_host-1.example~x/").origin.host, "my_host-1.example~x");
+    EXPECT_EQ(make_target("", "http://%6Cocalhost/").origin.host, "localhost");
+    EXPECT_EQ(make_target("", "http://127.0.0.1/").origin.host, "127.0.0.1");
+    EXPECT_EQ(make_target("", "http://[fe80::1]/").origin.host, "fe80::1");
+}
+
 TEST(HttpUrl, ResolvesLocationsPerRfc3986) {
     EXPECT_EQ(resolve_location("http://h/a/b", "c"), "http://h/a/c");
     EXPECT_EQ(resolve_location("http://h/a/b", "/c?x#f"), "http://h/c?x");
