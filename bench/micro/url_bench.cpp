@@ -1,7 +1,7 @@
 // Micro benchmarks of request URL resolution: base_url joining and validation as
 // HTTPTransport does for every request, and redirect Location resolution. Both are
 // internal (src/http/url.hpp), as in tests/unit/http_url_test.cpp.
-#include "http/url.hpp"
+#include "http/message/url.hpp"
 
 #include <benchmark/benchmark.h>
 

@@ -1,5 +1,5 @@
 // Internal: the tests reach src/ by path, as the test target does not see its includes.
-#include "http/body.hpp"
+#include "http/message/body.hpp"
 
 #include "nector/transport/errors.hpp"
 

@@ -1,5 +1,5 @@
 // Internal: the tests reach src/ by path, as the test target does not see its includes.
-#include "http/decode.hpp"
+#include "http/codec/decode.hpp"
 
 #include "nector/transport/errors.hpp"
 

@@ -1,4 +1,4 @@
-#include "http/url.hpp"
+#include "http/message/url.hpp"
 
 #include "nector/transport/errors.hpp"
 

@@ -1,6 +1,6 @@
 #include "nector/http/stream.hpp"
 
-#include "http/engine.hpp"
+#include "http/client/engine.hpp"
 #include "nector/transport/errors.hpp"
 
 #include <algorithm>

@@ -4,8 +4,8 @@
 // stream that waits for its own response.
 #pragma once
 
-#include "http/connection.hpp"
-#include "http/tls.hpp"
+#include "http/wire/connection.hpp"
+#include "http/wire/streams.hpp"
 
 #include <boost/beast/core/tcp_stream.hpp>
 

@@ -1,6 +1,6 @@
-#include "http/body.hpp"
+#include "http/message/body.hpp"
 
-#include "http/url.hpp"
+#include "http/message/url.hpp"
 
 #include "detail/json_check.hpp"
 #include "nector/transport/errors.hpp"

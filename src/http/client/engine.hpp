@@ -1,8 +1,13 @@
-// The engine behind HTTPTransport: options, TLS context, pool, request pipeline.
+// The engine behind HTTPTransport: the composition root of a transport (options, default
+// headers, pool, resilience registry, metrics) and the layers of a call, defined one layer a
+// file: engine.cpp (construction, metrics), call.cpp (deadline, retries, breaker),
+// redirects.cpp, attempt.cpp (pool lease, exchange, replay, streamed body), prepare.cpp.
+// The client room may include every room below it (docs/architecture.md).
 #pragma once
 
-#include "http/body.hpp"
-#include "http/pool.hpp"
+#include "http/dialer/dialer.hpp"
+#include "http/message/body.hpp"
+#include "http/pool/pool.hpp"
 #include "nector/http/message.hpp"
 #include "nector/http/metrics.hpp"
 #include "nector/http/options.hpp"
@@ -11,7 +16,6 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/ssl/context.hpp>
 
 #include <deque>
 #include <memory>
@@ -132,8 +136,6 @@ private:
     /// `operation`'s result or exception, as a value.
     static boost::asio::awaitable<Outcome> outcome_of(boost::asio::awaitable<Response> operation);
     void record_call(std::chrono::steady_clock::time_point started, int status) noexcept;
-    boost::asio::awaitable<std::shared_ptr<Connection>> open(const Origin& origin, Timings& timings,
-                                                             std::string_view context);
 
     /// An origin's breaker and retry budget from the registry (which keeps them for its
     /// lifetime), looked up once per origin rather than once per call.
@@ -149,12 +151,9 @@ private:
     };
     const OriginResilience& resilience_of(const Origin& origin);
 
-    /// The TLS context (made on first use unless the options name TLS files or PEM), with
-    /// the system CA store loaded on first use when verification needs it.
-    boost::asio::ssl::context& tls_context();
-
-    std::shared_ptr<boost::asio::ssl::context> tls_;
-    bool system_store_loaded_ = false;
+    /// Made with the engine (so that TLS files are checked at once), handed to the pool
+    /// when the engine is bound to an executor.
+    std::unique_ptr<NetworkDialer> dialer_;
     Headers default_headers_; ///< options.headers with User-Agent, Accept, Accept-Encoding
     bool defaults_valid_ = false;
     std::unordered_map<Origin, OriginResilience, OriginHash> resilience_of_; // nodes stay put

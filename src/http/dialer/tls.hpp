@@ -1,19 +1,16 @@
 // TLS through OpenSSL and asio::ssl: the per-transport context and the client handshake.
 #pragma once
 
+#include "http/wire/streams.hpp"
 #include "nector/http/options.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <memory>
 #include <string_view>
 
 namespace nector::http::detail {
-
-using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
 /// The transport's one TLS context: verification per verify_ssl and the CA options,
 /// client certificate, minimum version, ALPN. ConfigurationError for unusable files/PEM.

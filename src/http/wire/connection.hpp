@@ -1,9 +1,11 @@
 // The engine's seam: a connection carries exchanges. HTTP/1.1 connections carry one at a
-// time; an HTTP/2 connection carries many concurrent ones behind the same interface.
+// time; an HTTP/2 connection carries many concurrent ones behind the same interface. The
+// wire room owns the protocols on a connected stream (http1.cpp, http2.cpp side by side);
+// it may include codec/ and message/, never dialer/, pool/ or client/.
 #pragma once
 
-#include "http/body.hpp"
-#include "http/url.hpp"
+#include "http/message/body.hpp"
+#include "http/message/url.hpp"
 #include "nector/http/options.hpp"
 #include "nector/http/response.hpp"
 #include "nector/transport/headers.hpp"

@@ -1,4 +1,6 @@
-// Request-body encoding and request-line checks for the HTTP engines (internal).
+// Request-body encoding and request-line checks for the HTTP engines (internal). The message
+// room owns URLs, bodies, header and method validation and the public message types' code;
+// it includes only the public headers and src/detail/.
 #pragma once
 
 #include "nector/http/message.hpp"

@@ -1,6 +1,6 @@
-#include "http/decode.hpp"
+#include "http/codec/decode.hpp"
 
-#include "http/body.hpp"
+#include "http/message/body.hpp"
 
 #include "nector/transport/errors.hpp"
 

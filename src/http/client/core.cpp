@@ -1,4 +1,4 @@
-#include "http/engine.hpp"
+#include "http/client/engine.hpp"
 #include "nector/http/transport.hpp"
 
 #include <boost/asio/this_coro.hpp>

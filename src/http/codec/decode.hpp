@@ -1,4 +1,5 @@
 // Streaming decoding of HTTP content codings (Content-Encoding) for the engines (internal).
+// The codec room owns body decoding and text streams over bodies; it may include message/.
 #pragma once
 
 #include <cstddef>

@@ -1,18 +1,19 @@
 // The connection pool: per-origin connections under a global and a per-origin cap,
 // keep-alive reuse, idle expiry, and a bounded FIFO wait for a free connection. HTTP/1.1
 // connections are lent to one exchange at a time; multiplexed (HTTP/2) ones are shared by
-// every exchange they have room for.
+// every exchange they have room for. The pool room owns the connections' bookkeeping and
+// the wait for one; it may include dialer/, wire/ and message/, never client/.
 #pragma once
 
-#include "http/connection.hpp"
-#include "http/url.hpp"
+#include "http/dialer/dialer.hpp"
+#include "http/message/url.hpp"
+#include "http/wire/connection.hpp"
 #include "nector/http/options.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <functional>
 #include <list>
 #include <memory>
 #include <string_view>
@@ -52,19 +53,11 @@ private:
     std::shared_ptr<Connection> connection_;
 };
 
-/// Opens a connection to an origin (name lookup, connect, TLS); throws nector errors.
-using Connector = std::function<boost::asio::awaitable<std::shared_ptr<Connection>>(
-    const Origin&, Timings&, std::string_view context)>;
-
-/// Whether connections to an origin are expected to be multiplexed (HTTP/2 by prior
-/// knowledge or offered by ALPN): then one connection attempt at a time is made to it, and
-/// the other requests wait to share that connection.
-using ExpectMultiplexed = std::function<bool(const Origin&)>;
-
 class Pool {
 public:
+    /// New connections come from `dialer`.
     Pool(boost::asio::any_io_executor executor, const Limits& limits, Duration pool_timeout,
-         Connector connect, ExpectMultiplexed expect_multiplexed = {});
+         std::unique_ptr<Dialer> dialer);
     ~Pool();
 
     /// A connection to `origin` able to take one exchange: an idle one (or a multiplexed
@@ -80,6 +73,8 @@ public:
     void close_all() noexcept;
 
     std::size_t open_connections() const noexcept { return open_; }
+    /// Connections the dialer made (TCP, plus TLS for https) since the pool was made.
+    std::size_t connections_opened() const noexcept { return opened_; }
     std::size_t idle_connections() const noexcept { return idle_.size(); }
     std::size_t multiplexed_connections() const noexcept { return shared_.size(); }
 
@@ -119,14 +114,14 @@ private:
     boost::asio::any_io_executor executor_;
     Limits limits_;
     Duration pool_timeout_;
-    Connector connect_;
-    ExpectMultiplexed expect_multiplexed_;
+    std::unique_ptr<Dialer> dialer_;
     std::vector<std::shared_ptr<Connection>> idle_;   // most recently used last
     std::vector<std::shared_ptr<Connection>> shared_; // multiplexed, busy or not
     std::vector<std::weak_ptr<Connection>> leased_;   // in use by an exchange
     std::vector<OriginCount> counts_;
     std::list<Waiter*> waiters_;
     std::size_t open_ = 0;
+    std::size_t opened_ = 0;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -1,4 +1,4 @@
-#include "http/pool.hpp"
+#include "http/pool/pool.hpp"
 
 #include "nector/transport/errors.hpp"
 
@@ -16,12 +16,11 @@ void Lease::release(bool reusable) noexcept {
 }
 
 Pool::Pool(asio::any_io_executor executor, const Limits& limits, Duration pool_timeout,
-           Connector connect, ExpectMultiplexed expect_multiplexed)
+           std::unique_ptr<Dialer> dialer)
     : executor_(std::move(executor)),
       limits_(limits),
       pool_timeout_(pool_timeout),
-      connect_(std::move(connect)),
-      expect_multiplexed_(std::move(expect_multiplexed)) {}
+      dialer_(std::move(dialer)) {}
 
 Pool::~Pool() {
     *alive_ = false;
@@ -37,9 +36,8 @@ Pool::OriginCount& Pool::entry(const Origin& origin) {
 }
 
 bool Pool::wait_for_connect(const Origin& origin) {
-    if (!expect_multiplexed_) return false;
     const OriginCount& e = entry(origin);
-    if (e.http1 || !expect_multiplexed_(origin)) return false;
+    if (e.http1 || !dialer_->expects_multiplexed(origin)) return false;
     if (e.connecting > 0) return true;
     // A new HTTP/2 connection whose SETTINGS have not arrived may soon take many streams.
     return std::any_of(shared_.begin(), shared_.end(), [&](const auto& c) {
@@ -213,7 +211,7 @@ asio::awaitable<Lease> Pool::acquire(const Origin& origin, Timings& timings,
             std::shared_ptr<Connection> c;
             auto alive = alive_;
             try {
-                c = co_await connect_(origin, timings, context);
+                c = co_await dialer_->dial(origin, timings, context);
             } catch (...) {
                 if (*alive) {
                     --entry(origin).connecting;
@@ -223,6 +221,7 @@ asio::awaitable<Lease> Pool::acquire(const Origin& origin, Timings& timings,
             }
             if (!*alive) throw_error(errc::cancelled, std::string(context) + ": transport closed");
             --entry(origin).connecting;
+            ++opened_;
             c->origin = origin;
             if (c->multiplexed()) {
                 c->idle_since = std::chrono::steady_clock::now();

@@ -4,7 +4,7 @@
 #include "detail/json_check.hpp"
 #include "detail/json_parse.hpp"
 #include "detail/utf8.hpp"
-#include "http/body.hpp"
+#include "http/message/body.hpp"
 #include "nector/transport/errors.hpp"
 
 #include <boost/json/array.hpp>

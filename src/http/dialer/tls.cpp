@@ -1,6 +1,6 @@
-#include "http/tls.hpp"
+#include "http/dialer/tls.hpp"
 
-#include "http/body.hpp"
+#include "http/message/body.hpp"
 #include "nector/transport/errors.hpp"
 
 #include <boost/asio/as_tuple.hpp>

@@ -1,6 +1,6 @@
-#include "http/url.hpp"
+#include "http/message/url.hpp"
 
-#include "http/body.hpp"
+#include "http/message/body.hpp"
 #include "nector/transport/errors.hpp"
 
 #include <boost/url/parse.hpp>

@@ -1,7 +1,7 @@
-#include "http/http2.hpp"
+#include "http/wire/http2.hpp"
 
-#include "http/body.hpp"
-#include "http/http1.hpp"
+#include "http/message/body.hpp"
+#include "http/wire/http1.hpp"
 #include "nector/transport/errors.hpp"
 
 #include <boost/asio/as_tuple.hpp>

@@ -1,0 +1,75 @@
+// Request preparation: the message validated, its URL resolved against base_url, the
+// engine's default headers merged with its own, its body encoded, credentials from the URL
+// turned into Basic auth.
+#include "http/client/engine.hpp"
+
+#include "detail/base64.hpp"
+#include "http/errors/bridge.hpp"
+#include "http/message/body.hpp"
+#include "http/message/url.hpp"
+#include "nector/transport/errors.hpp"
+
+#include <string>
+
+namespace nector::http::detail {
+namespace {
+
+std::string basic_credentials(std::string_view userinfo) {
+    return "Basic " + nector::detail::base64_encode(as_bytes(userinfo));
+}
+
+} // namespace
+
+Engine::Prepared Engine::prepare(HttpMessage& message) const {
+    Prepared p;
+    try {
+        validate_method(message.method);
+        p.method = message.method;
+        p.target = message.params.empty()
+                       ? make_target(options.base_url, message.url)
+                       : make_target(options.base_url, append_query(message.url, message.params));
+        p.context = p.method + " " + p.target.url;
+        // Only multipart bodies need a (random) boundary.
+        const std::string boundary = message.files.empty() ? std::string() : make_boundary();
+        std::optional<UploadBody> upload = encode_upload(message, boundary);
+        std::optional<EncodedBody> body;
+        if (!upload) body = encode_body(message, boundary);
+        const std::string_view content_type = upload ? std::string_view(upload->content_type)
+                                              : body ? std::string_view(body->content_type)
+                                                     : std::string_view();
+        // The transport's headers and defaults were merged once (see Engine::Engine).
+        p.defaults = &default_headers_;
+        if (!message.headers.empty()) {
+            Headers& headers = p.mutable_headers();
+            for (const auto& [name, value] : message.headers) headers.set(name, value);
+            headers.erase("Content-Length");
+            headers.erase("Transfer-Encoding");
+        }
+        if (!content_type.empty() && !p.headers().contains("Content-Type")) {
+            p.mutable_headers().set("Content-Type", std::string(content_type));
+        }
+        if (!p.target.userinfo.empty() && !p.headers().contains("Authorization")) {
+            p.mutable_headers().set("Authorization", basic_credentials(p.target.userinfo));
+        }
+        if (defaults_valid_) {
+            for (const auto& [name, value] : message.headers) validate_header(name, value);
+        } else {
+            for (const auto& [name, value] : p.headers()) validate_header(name, value);
+        }
+        if (p.method == "TRACE" && (upload || (body && !body->data.empty()))) {
+            throw_error(errc::invalid_method, "a TRACE request cannot have a body (RFC 9110)");
+        }
+        if (body) p.body = std::move(body->data);
+        if (upload) p.upload = std::make_shared<const UploadBody>(std::move(*upload));
+        return p;
+    } catch (const SerializationError&) {
+        throw; // already says which request and body
+    } catch (const TransportError& e) {
+        const std::string context =
+            p.context.empty() ? printable(message.method) + " " + printable(redact(message.url))
+                              : p.context;
+        std::rethrow_exception(make_exception(e.code(), context + ": " + bare_message(e)));
+    }
+}
+
+} // namespace nector::http::detail

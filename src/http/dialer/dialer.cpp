@@ -1,0 +1,134 @@
+#include "http/dialer/dialer.hpp"
+
+#include "http/dialer/tls.hpp"
+#include "http/wire/http1.hpp"
+#include "http/wire/http2.hpp"
+#include "nector/transport/errors.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace nector::http::detail {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+
+} // namespace
+
+NetworkDialer::NetworkDialer(const Options& options) : options_(options) {
+    const TlsOptions& t = options_.tls;
+    if (!t.ca_file.empty() || !t.ca_pem.empty() || !t.cert_file.empty() || !t.key_file.empty() ||
+        !t.cert_pem.empty() || !t.key_pem.empty()) {
+        tls_ = make_tls_context(options_);
+    }
+}
+
+bool NetworkDialer::expects_multiplexed(const Origin& origin) const noexcept {
+    return options_.http2_prior_knowledge || (origin.tls && options_.http2);
+}
+
+asio::ssl::context& NetworkDialer::tls_context() {
+    if (!tls_) tls_ = make_tls_context(options_);
+    // Before the first TLS stream is made from the context: the store is not changed while
+    // connections use it.
+    if (!system_store_loaded_ && uses_system_store(options_)) {
+        load_system_store(*tls_);
+        system_store_loaded_ = true;
+    }
+    return *tls_;
+}
+
+asio::awaitable<std::shared_ptr<Connection>> NetworkDialer::dial(const Origin& origin,
+                                                                 Timings& timings,
+                                                                 std::string_view context) {
+    auto ex = co_await asio::this_coro::executor;
+    const auto started = SteadyClock::now();
+    const std::string where = origin.host + ":" + std::to_string(origin.port);
+    std::vector<tcp::endpoint> endpoints;
+    boost::system::error_code parse_error;
+    const auto address = asio::ip::make_address(origin.host, parse_error);
+    if (!parse_error) {
+        endpoints.emplace_back(address, origin.port);
+    } else {
+        using namespace asio::experimental::awaitable_operators;
+        tcp::resolver resolver(ex);
+        asio::steady_timer timer(ex, options_.timeout.connect);
+        auto result =
+            co_await (resolver.async_resolve(origin.host, std::to_string(origin.port), nothrow) ||
+                      timer.async_wait(nothrow));
+        if (result.index() == 1) {
+            throw_error(errc::connect_timeout, std::string(context) + ": name lookup of \"" +
+                                                   origin.host +
+                                                   "\" took longer than the connect timeout");
+        }
+        auto [ec, results] = std::get<0>(std::move(result));
+        if (ec == asio::error::operation_aborted) {
+            throw_error(errc::cancelled, std::string(context) + ": cancelled during name lookup");
+        }
+        if (ec) {
+            throw_error(errc::name_resolution_failed, std::string(context) + ": name lookup of \"" +
+                                                          origin.host +
+                                                          "\" failed: " + ec.message());
+        }
+        for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+    }
+    timings.dns = SteadyClock::now() - started;
+
+    const auto connect_started = SteadyClock::now();
+    beast::tcp_stream stream(ex);
+    boost::system::error_code last;
+    for (const auto& endpoint : endpoints) {
+        stream.expires_after(options_.timeout.connect);
+        auto [ec] = co_await stream.async_connect(endpoint, nothrow);
+        if (!ec) {
+            last = {};
+            break;
+        }
+        last = ec;
+        stream.close();
+        if (ec == asio::error::operation_aborted) break;
+    }
+    if (last) {
+        const std::string detail = std::string(context) + ": connecting to " + where;
+        if (last == beast::error::timeout) {
+            throw_error(errc::connect_timeout, detail + ": no answer within the connect timeout");
+        }
+        if (last == asio::error::operation_aborted)
+            throw_error(errc::cancelled, detail + ": cancelled");
+        if (last == asio::error::connection_refused) {
+            throw_error(errc::connection_refused, detail + ": " + last.message());
+        }
+        throw_error(errc::connection_failed, detail + ": " + last.message());
+    }
+    stream.expires_never();
+    stream.socket().set_option(tcp::no_delay(true));
+    timings.connect = SteadyClock::now() - connect_started;
+
+    if (!origin.tls) {
+        if (options_.http2_prior_knowledge) {
+            co_return make_http2_connection(std::move(stream), options_);
+        }
+        co_return make_http1_connection(std::move(stream));
+    }
+    const auto tls_started = SteadyClock::now();
+    TlsStream tls(std::move(stream), tls_context());
+    co_await tls_handshake(tls, origin.host, options_, context);
+    timings.tls = SteadyClock::now() - tls_started;
+    if (negotiated_h2(tls)) co_return make_http2_connection(std::move(tls), options_);
+    co_return make_http1_connection(std::move(tls));
+}
+
+} // namespace nector::http::detail

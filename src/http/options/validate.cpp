@@ -1,0 +1,69 @@
+#include "http/options/validate.hpp"
+
+#include "http/message/body.hpp"
+#include "http/message/url.hpp"
+#include "nector/transport/errors.hpp"
+
+#include <array>
+#include <string>
+#include <utility>
+
+namespace nector::http::detail {
+namespace {
+
+[[noreturn]] void bad_option(const std::string& what) {
+    throw ConfigurationError(errc::invalid_configuration, "HTTPTransport options: " + what);
+}
+
+} // namespace
+
+void validate(const Options& o) {
+    if (!o.base_url.empty()) {
+        try {
+            (void)make_target(o.base_url, "");
+        } catch (const TransportError& e) {
+            bad_option(std::string("base_url: ") + e.what());
+        }
+    }
+    const std::array<std::pair<const char*, Duration>, 4> phases{{{"connect", o.timeout.connect},
+                                                                  {"read", o.timeout.read},
+                                                                  {"write", o.timeout.write},
+                                                                  {"pool", o.timeout.pool}}};
+    for (const auto& [name, d] : phases) {
+        if (d <= Duration::zero()) bad_option(std::string("timeout.") + name + " must be positive");
+    }
+    if (o.timeout.total < Duration::zero()) bad_option("timeout.total must not be negative");
+    if (o.limits.max_connections == 0) bad_option("limits.max_connections must be at least 1");
+    if (o.limits.max_connections_per_origin == 0) {
+        bad_option("limits.max_connections_per_origin must be at least 1");
+    }
+    if (o.max_header_bytes < 1024 || o.max_header_bytes > 0xffffffffU) {
+        bad_option("max_header_bytes must be between 1 KiB and 4 GiB");
+    }
+    if (o.max_header_count == 0) bad_option("max_header_count must be at least 1");
+    const Http2Settings& h2 = o.http2_settings;
+    if (h2.stream_window == 0 || h2.stream_window > 0x7fffffffU) {
+        bad_option("http2_settings.stream_window must be between 1 and 2^31-1");
+    }
+    if (h2.connection_window < 65535 || h2.connection_window > 0x7fffffffU) {
+        bad_option("http2_settings.connection_window must be between 65535 and 2^31-1");
+    }
+    if (h2.max_concurrent_streams == 0) {
+        bad_option("http2_settings.max_concurrent_streams must be at least 1");
+    }
+    if (h2.ping_interval < Duration::zero()) {
+        bad_option("http2_settings.ping_interval must not be negative");
+    }
+    if (h2.ping_interval > Duration::zero() && h2.ping_timeout <= Duration::zero()) {
+        bad_option("http2_settings.ping_timeout must be positive");
+    }
+    for (const auto& [name, value] : o.headers) {
+        try {
+            validate_header(name, value);
+        } catch (const TransportError& e) {
+            bad_option(std::string("headers: ") + e.what());
+        }
+    }
+}
+
+} // namespace nector::http::detail
