@@ -1032,6 +1032,26 @@ TEST(Http1, TlsBytesAfterTheResponseCloseTheConnection) {
     EXPECT_EQ(server.connections(), 2u);
 }
 
+TEST(Http1, TlsBytesAfterALongBodyCloseTheConnection) {
+    // The body is read past the parser to its exact length, so the forged response that
+    // came in the same TLS record stays inside OpenSSL, not in the connection's buffer.
+    const auto& certs = certificates();
+    const std::string body(20000, 'b');
+    const std::string forged = http_response(200, body) + http_response(200, "forged");
+    TestServer server(first_then(forged), TlsFiles{.certificate_chain = certs.server_cert,
+                                                   .private_key = certs.server_key});
+    run([&]() -> asio::awaitable<void> {
+        Options o{.base_url = server.url()};
+        o.tls.ca_file = certs.ca_cert.string();
+        HTTPTransport<> t(o);
+        co_await t.connect();
+        EXPECT_TRUE((co_await t.get("/1")).body == body);
+        EXPECT_EQ((co_await t.get("/2")).body, "fresh");
+        EXPECT_EQ((co_await t.get("/3")).body, "fresh"); // a quiet TLS connection is reused
+    }());
+    EXPECT_EQ(server.connections(), 2u);
+}
+
 TEST(Http1, HostWithANulIsRefusedBeforeAnyConnection) {
     // The resolver and SNI would see "localhost"; the certificate is valid only for
     // wrong.example, which the part after the NUL names.

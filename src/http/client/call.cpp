@@ -4,6 +4,7 @@
 #include "http/client/engine.hpp"
 
 #include "http/errors/bridge.hpp"
+#include "http/message/body.hpp"
 #include "nector/http/errors.hpp"
 #include "nector/http/resilience.hpp"
 #include "nector/http/retry.hpp"
@@ -234,7 +235,7 @@ asio::awaitable<Response> Engine::call(std::shared_ptr<Engine> /*self*/, HttpMes
             std::rethrow_exception(make_http_exception(status_error_code(response->status),
                                                        p.context + ": HTTP " +
                                                            std::to_string(response->status) + " " +
-                                                           response->reason + note,
+                                                           printable(response->reason) + note,
                                                        &*response));
         }
         if (options.hooks.on_retry) {

@@ -55,6 +55,9 @@ public:
     /// `resilience` holds the breakers and budgets (shared by a factory's transports); null
     /// makes the engine its own.
     Engine(Options options, std::shared_ptr<ResilienceRegistry> resilience);
+    /// Not copied or moved: the dialer and the pool refer to the engine's options.
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
 
     void bind(boost::asio::any_io_executor executor);
     /// One call. With `stream`, a successful final response comes back with its body left

@@ -3,6 +3,7 @@
 // their number, the history kept).
 #include "http/client/engine.hpp"
 
+#include "http/message/body.hpp"
 #include "http/message/url.hpp"
 #include "nector/transport/errors.hpp"
 
@@ -41,7 +42,7 @@ asio::awaitable<void> Engine::redirects(const Prepared& p, Response& response, b
             throw TransportSpecificError(errc::too_many_redirects,
                                          current->context + ": more than " +
                                              std::to_string(options.max_redirects) +
-                                             " redirects (last to " + location + ")");
+                                             " redirects (last to " + printable(location) + ")");
         }
         Target next = make_target("", resolve_location(current->target.url, location));
         if (!redirected) redirected = p;

@@ -116,6 +116,7 @@ asio::awaitable<std::shared_ptr<Connection>> NetworkDialer::dial(const Origin& o
     stream.expires_never();
     stream.socket().set_option(tcp::no_delay(true));
     timings.connect = SteadyClock::now() - connect_started;
+    ++opened_;
 
     if (!origin.tls) {
         if (options_.http2_prior_knowledge) {

@@ -35,6 +35,9 @@ public:
     /// knowledge, or offered by ALPN): then the pool makes one connection attempt at a time
     /// to it, and the other requests wait to share that connection.
     virtual bool expects_multiplexed(const Origin& origin) const noexcept = 0;
+
+    /// TCP connections made so far (Metrics::connections_opened).
+    virtual std::size_t connections_opened() const noexcept = 0;
 };
 
 /// The dialer of a transport: DNS through Asio's resolver (literal addresses skip it), each
@@ -50,6 +53,7 @@ public:
     boost::asio::awaitable<std::shared_ptr<Connection>> dial(const Origin& origin, Timings& timings,
                                                              std::string_view context) override;
     bool expects_multiplexed(const Origin& origin) const noexcept override;
+    std::size_t connections_opened() const noexcept override { return opened_; }
 
 private:
     /// The TLS context, with the system CA store loaded on first use when verification
@@ -59,6 +63,7 @@ private:
     const Options& options_;
     std::shared_ptr<boost::asio::ssl::context> tls_;
     bool system_store_loaded_ = false;
+    std::size_t opened_ = 0;
 };
 
 } // namespace nector::http::detail

@@ -43,7 +43,7 @@ std::shared_ptr<ssl::context> make_tls_context(const Options& o) {
                                  "HTTPTransport options: TLS min_version: OpenSSL refused it");
     }
     if (o.verify_ssl) {
-        ctx->set_verify_mode(ssl::verify_peer);
+        load("verify mode", [&] { ctx->set_verify_mode(ssl::verify_peer); });
         if (!o.tls.ca_file.empty()) {
             load("ca_file", [&] { ctx->load_verify_file(o.tls.ca_file); });
         }
@@ -51,7 +51,7 @@ std::shared_ptr<ssl::context> make_tls_context(const Options& o) {
             load("ca_pem", [&] { ctx->add_certificate_authority(asio::buffer(o.tls.ca_pem)); });
         }
     } else {
-        ctx->set_verify_mode(ssl::verify_none);
+        load("verify mode", [&] { ctx->set_verify_mode(ssl::verify_none); });
     }
     if (!o.tls.cert_file.empty()) {
         load("cert_file", [&] { ctx->use_certificate_chain_file(o.tls.cert_file); });

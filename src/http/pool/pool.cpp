@@ -221,7 +221,6 @@ asio::awaitable<Lease> Pool::acquire(const Origin& origin, Timings& timings,
             }
             if (!*alive) throw_error(errc::cancelled, std::string(context) + ": transport closed");
             --entry(origin).connecting;
-            ++opened_;
             c->origin = origin;
             if (c->multiplexed()) {
                 c->idle_since = std::chrono::steady_clock::now();

@@ -73,8 +73,8 @@ public:
     void close_all() noexcept;
 
     std::size_t open_connections() const noexcept { return open_; }
-    /// Connections the dialer made (TCP, plus TLS for https) since the pool was made.
-    std::size_t connections_opened() const noexcept { return opened_; }
+    /// Connections the dialer made (TCP connects, whether TLS then succeeded or not).
+    std::size_t connections_opened() const noexcept { return dialer_->connections_opened(); }
     std::size_t idle_connections() const noexcept { return idle_.size(); }
     std::size_t multiplexed_connections() const noexcept { return shared_.size(); }
 
@@ -121,7 +121,6 @@ private:
     std::vector<OriginCount> counts_;
     std::list<Waiter*> waiters_;
     std::size_t open_ = 0;
-    std::size_t opened_ = 0;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -30,6 +30,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include <poll.h>
 
@@ -154,7 +155,7 @@ public:
     /// arrived would be read as the next response, so the connection must not be reused.
     bool quiet() const noexcept override {
         if (!open_ || buffer_.size() != 0) return false;
-        if constexpr (requires(const Stream& s) { s.native_handle(); }) {
+        if constexpr (std::is_same_v<Stream, TlsStream>) {
             // TLS: decrypted or undecrypted records held by OpenSSL.
             SSL* ssl = const_cast<Stream&>(stream_).native_handle();
             if (SSL_has_pending(ssl) == 1 || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0) return false;
@@ -626,6 +627,7 @@ boost::asio::awaitable<void> Http1Connection<Stream>::stream_head(
     }
     if (stream_parser_->is_done()) { // no body (HEAD, 204, 304, Content-Length: 0)
         ex.keep_alive = stream_parser_->keep_alive() && !stream_parser_->need_eof() &&
+                        ex.response.status != 101 &&
                         buffer_.size() == 0; // nothing unexplained left (see exchange())
         guard.done = ex.keep_alive;
         co_return;
