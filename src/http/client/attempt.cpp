@@ -68,8 +68,7 @@ asio::awaitable<std::optional<std::string>> PendingBody::next(std::size_t max) {
             ended = true;
             trailers = reader->trailers();
             if (decoder) decoder->finish(out);
-            ++lease->exchanges;
-            lease.release(reader->keep_alive());
+            lease.finish(reader->keep_alive());
             break;
         }
         if (decoder) {
@@ -98,7 +97,7 @@ asio::awaitable<void> Engine::exchange(const Prepared& p, bool& sent,
         // Most calls find a pooled connection: no coroutine for that.
         Lease lease = pool_->try_acquire(target.origin);
         if (!lease) lease = co_await pool_->acquire(target.origin, timings, context);
-        const bool reused = lease->exchanges > 0;
+        const bool reused = lease.reused();
         Exchange ex{.method = method,
                     .target = &target,
                     .headers = &p.headers(),
@@ -161,8 +160,7 @@ asio::awaitable<void> Engine::exchange(const Prepared& p, bool& sent,
             ex.keep_alive = ex.body_reader->keep_alive();
             ex.response.trailers = ex.body_reader->trailers();
         }
-        ++lease->exchanges;
-        lease.release(ex.keep_alive);
+        lease.finish(ex.keep_alive);
         decode(ex.response, context);
         timings.first_byte = ex.response.timings.first_byte;
         timings.total = SteadyClock::now() - started;

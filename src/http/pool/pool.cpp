@@ -11,16 +11,17 @@ namespace nector::http::detail {
 namespace asio = boost::asio;
 
 void Lease::release(bool reusable) noexcept {
-    if (!pool_ || !connection_) return;
-    std::exchange(pool_, nullptr)->give_back(std::move(connection_), reusable);
+    if (!pool_ || !entry_) return;
+    std::exchange(pool_, nullptr)->give_back(std::move(entry_), reusable);
 }
 
 Pool::Pool(asio::any_io_executor executor, const Limits& limits, Duration pool_timeout,
-           std::unique_ptr<Dialer> dialer)
+           std::unique_ptr<Dialer> dialer, Now now)
     : executor_(std::move(executor)),
       limits_(limits),
       pool_timeout_(pool_timeout),
-      dialer_(std::move(dialer)) {}
+      dialer_(std::move(dialer)),
+      now_(now) {}
 
 Pool::~Pool() {
     *alive_ = false;
@@ -40,14 +41,14 @@ bool Pool::wait_for_connect(const Origin& origin) {
     if (e.http1 || !dialer_->expects_multiplexed(origin)) return false;
     if (e.connecting > 0) return true;
     // A new HTTP/2 connection whose SETTINGS have not arrived may soon take many streams.
-    return std::any_of(shared_.begin(), shared_.end(), [&](const auto& c) {
-        return c->origin == origin && c->is_open() && !c->negotiated();
+    return std::any_of(shared_.begin(), shared_.end(), [&](const EntryPtr& e) {
+        return e->origin == origin && e->connection->is_open() && !e->connection->negotiated();
     });
 }
 
-std::shared_ptr<Connection> Pool::take_shared(const Origin& origin) {
-    for (const auto& c : shared_) {
-        if (c->origin == origin && c->available()) return c;
+Pool::EntryPtr Pool::take_shared(const Origin& origin) {
+    for (const EntryPtr& e : shared_) {
+        if (e->origin == origin && e->connection->available()) return e;
     }
     return nullptr;
 }
@@ -57,7 +58,7 @@ Pool::Room Pool::room_for(const Origin& origin) {
     if (open_ < limits_.max_connections) return Room::free;
     // At the global cap: an idle connection to another origin can make room.
     const bool other_idle = std::any_of(idle_.begin(), idle_.end(),
-                                        [&](const auto& c) { return !(c->origin == origin); });
+                                        [&](const EntryPtr& e) { return !(e->origin == origin); });
     return other_idle ? Room::by_closing_idle : Room::none;
 }
 
@@ -65,51 +66,52 @@ bool Pool::can_open(const Origin& origin) {
     const Room room = room_for(origin);
     if (room != Room::by_closing_idle) return room == Room::free;
     const auto victim = std::find_if(idle_.begin(), idle_.end(),
-                                     [&](const auto& c) { return !(c->origin == origin); });
-    auto c = std::move(*victim);
+                                     [&](const EntryPtr& e) { return !(e->origin == origin); });
+    EntryPtr e = std::move(*victim);
     idle_.erase(victim);
-    c->close();
-    forget(c->origin);
+    e->connection->close();
+    forget(e->origin);
     return true;
 }
 
 void Pool::expire_idle() noexcept {
-    const auto now = std::chrono::steady_clock::now();
-    std::erase_if(idle_, [&](const std::shared_ptr<Connection>& c) {
-        if (c->is_open() && now - c->idle_since < limits_.idle_timeout) return false;
-        c->close();
-        forget(c->origin);
+    const auto now = now_();
+    std::erase_if(idle_, [&](const EntryPtr& e) {
+        if (e->connection->is_open() && now - e->idle_since < limits_.idle_timeout) return false;
+        e->connection->close();
+        forget(e->origin);
         return true;
     });
     // Multiplexed connections go when they closed themselves (GOAWAY, error, failed PING),
     // or when they have carried no stream for the idle timeout.
-    std::vector<std::shared_ptr<Connection>> gone;
-    std::erase_if(shared_, [&](const std::shared_ptr<Connection>& c) {
-        if (c->is_open() && (c->in_flight() > 0 || now - c->idle_since < limits_.idle_timeout)) {
+    std::vector<EntryPtr> gone;
+    std::erase_if(shared_, [&](const EntryPtr& e) {
+        const Connection& c = *e->connection;
+        if (c.is_open() && (c.in_flight() > 0 || now - e->idle_since < limits_.idle_timeout)) {
             return false;
         }
-        gone.push_back(c);
+        gone.push_back(e);
         return true;
     });
-    for (const auto& c : gone) {
-        c->close();
-        forget(c->origin);
+    for (const EntryPtr& e : gone) {
+        e->connection->close();
+        forget(e->origin);
     }
 }
 
-std::shared_ptr<Connection> Pool::take_idle(const Origin& origin) {
+Pool::EntryPtr Pool::take_idle(const Origin& origin) {
     expire_idle();
     for (auto it = idle_.rbegin(); it != idle_.rend();) {
-        if (!((*it)->origin == origin) || !(*it)->available()) {
+        if (!((*it)->origin == origin) || !(*it)->connection->available()) {
             ++it;
             continue;
         }
-        auto c = std::move(*it);
+        EntryPtr e = std::move(*it);
         it = std::make_reverse_iterator(idle_.erase(std::next(it).base()));
         // Bytes that arrived unasked, or the server's close: never read as a response.
-        if (c->quiet()) return c;
-        c->close();
-        forget(c->origin);
+        if (e->connection->quiet()) return e;
+        e->connection->close();
+        forget(e->origin);
     }
     return nullptr;
 }
@@ -130,13 +132,13 @@ void Pool::wake_one() noexcept {
     for (auto it = waiters_.begin(); it != waiters_.end();) {
         Waiter* w = *it;
         const Origin& origin = *w->origin;
-        const bool shared = std::any_of(shared_.begin(), shared_.end(), [&](const auto& c) {
-            return c->origin == origin && c->available();
+        const bool shared = std::any_of(shared_.begin(), shared_.end(), [&](const EntryPtr& e) {
+            return e->origin == origin && e->connection->available();
         });
         bool go = shared;
         if (!go && !woke_exclusive) {
-            const bool has_idle = std::any_of(idle_.begin(), idle_.end(), [&](const auto& c) {
-                return c->origin == origin && c->available();
+            const bool has_idle = std::any_of(idle_.begin(), idle_.end(), [&](const EntryPtr& e) {
+                return e->origin == origin && e->connection->available();
             });
             go = has_idle || (room_for(origin) != Room::none && !wait_for_connect(origin));
             woke_exclusive = go;
@@ -151,15 +153,16 @@ void Pool::wake_one() noexcept {
     }
 }
 
-void Pool::give_back(std::shared_ptr<Connection> c, bool reusable) noexcept {
-    if (c->multiplexed()) {
+void Pool::give_back(EntryPtr e, bool reusable) noexcept {
+    Connection& c = *e->connection;
+    if (c.multiplexed()) {
         // Its other streams go on; it leaves the pool only once it is closed.
-        if (c->in_flight() == 0) c->idle_since = std::chrono::steady_clock::now();
-        if (!c->is_open()) {
-            const auto it = std::find(shared_.begin(), shared_.end(), c);
+        if (c.in_flight() == 0) e->idle_since = now_();
+        if (!c.is_open()) {
+            const auto it = std::find(shared_.begin(), shared_.end(), e);
             if (it != shared_.end()) {
                 shared_.erase(it);
-                forget(c->origin);
+                forget(e->origin);
                 return;
             }
         }
@@ -168,34 +171,34 @@ void Pool::give_back(std::shared_ptr<Connection> c, bool reusable) noexcept {
     }
     // Found by owner (no lock, no reference count traffic); order does not matter.
     const auto leased = std::find_if(leased_.begin(), leased_.end(), [&](const auto& w) {
-        return !w.owner_before(c) && !c.owner_before(w);
+        return !w.owner_before(e) && !e.owner_before(w);
     });
     if (leased != leased_.end()) {
         *leased = std::move(leased_.back());
         leased_.pop_back();
     }
-    if (reusable && c->is_open()) {
-        c->idle_since = std::chrono::steady_clock::now();
-        idle_.push_back(std::move(c));
+    if (reusable && c.is_open()) {
+        e->idle_since = now_();
+        idle_.push_back(std::move(e));
         if (idle_.size() > limits_.max_idle_connections) {
-            auto oldest = std::move(idle_.front());
+            EntryPtr oldest = std::move(idle_.front());
             idle_.erase(idle_.begin());
-            oldest->close();
+            oldest->connection->close();
             forget(oldest->origin);
         }
         wake_one();
         return;
     }
-    c->close();
-    forget(c->origin);
+    c.close();
+    forget(e->origin);
 }
 
 Lease Pool::try_acquire(const Origin& origin) {
-    if (auto c = take_idle(origin)) {
-        leased_.push_back(c);
-        return Lease(this, std::move(c));
+    if (EntryPtr e = take_idle(origin)) {
+        leased_.push_back(e);
+        return Lease(this, std::move(e));
     }
-    if (auto c = take_shared(origin)) return Lease(this, std::move(c));
+    if (EntryPtr e = take_shared(origin)) return Lease(this, std::move(e));
     return {};
 }
 
@@ -221,22 +224,22 @@ asio::awaitable<Lease> Pool::acquire(const Origin& origin, Timings& timings,
             }
             if (!*alive) throw_error(errc::cancelled, std::string(context) + ": transport closed");
             --entry(origin).connecting;
-            c->origin = origin;
-            if (c->multiplexed()) {
-                c->idle_since = std::chrono::steady_clock::now();
-                c->on_capacity = [this, alive = std::weak_ptr<bool>(alive_)] {
+            auto e = std::make_shared<PoolEntry>(
+                PoolEntry{.connection = std::move(c), .origin = origin, .idle_since = now_()});
+            if (e->connection->multiplexed()) {
+                e->connection->on_capacity = [this, alive = std::weak_ptr<bool>(alive_)] {
                     if (auto a = alive.lock(); a && *a) wake_one();
                 };
-                shared_.push_back(c);
+                shared_.push_back(e);
                 wake_one(); // the requests that waited for this connection share it
-                co_return Lease(this, std::move(c));
+                co_return Lease(this, std::move(e));
             }
             if (!entry(origin).http1) {
                 entry(origin).http1 = true;
                 wake_one(); // waiters expecting HTTP/2 now open their own connections
             }
-            leased_.push_back(c);
-            co_return Lease(this, std::move(c));
+            leased_.push_back(e);
+            co_return Lease(this, std::move(e));
         }
         asio::steady_timer timer(executor_, deadline);
         Waiter waiter{&origin, &timer};
@@ -258,20 +261,21 @@ asio::awaitable<Lease> Pool::acquire(const Origin& origin, Timings& timings,
 }
 
 void Pool::close_all() noexcept {
-    for (auto& c : idle_) {
-        c->close();
-        forget(c->origin);
+    for (const EntryPtr& e : idle_) {
+        e->connection->close();
+        forget(e->origin);
     }
     idle_.clear();
     // Closing fails the streams; their exchanges then give the connection back.
     auto shared = std::move(shared_);
     shared_.clear();
-    for (auto& c : shared) {
-        c->close();
-        forget(c->origin);
+    for (const EntryPtr& e : shared) {
+        e->connection->close();
+        forget(e->origin);
     }
-    for (auto& w : leased_) {
-        if (auto c = w.lock()) c->close(); // its exchange fails; the lease then forgets it
+    for (const auto& w : leased_) {
+        // Its exchange fails; the lease then forgets it.
+        if (EntryPtr e = w.lock()) e->connection->close();
     }
     for (Waiter* w : waiters_) w->timer->cancel();
     waiters_.clear();

@@ -14,6 +14,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <chrono>
 #include <list>
 #include <memory>
 #include <string_view>
@@ -23,41 +24,59 @@ namespace nector::http::detail {
 
 class Pool;
 
-/// A connection held for one exchange. Destroyed without release(), an HTTP/1.1 connection
-/// is closed (an exchange that did not finish cleanly never goes back to the pool); a
-/// multiplexed one stays open unless it closed itself.
+/// The pool's record of one connection: the connection and the pool's bookkeeping of it.
+struct PoolEntry {
+    std::shared_ptr<Connection> connection;
+    Origin origin;
+    std::chrono::steady_clock::time_point idle_since{};
+    std::size_t exchanges = 0; ///< exchanges completed on it; > 0 means a reused connection
+};
+
+/// A connection held for one exchange. Destroyed without release() or finish(), an HTTP/1.1
+/// connection is closed (an exchange that did not finish cleanly never goes back to the
+/// pool); a multiplexed one stays open unless it closed itself.
 class Lease {
 public:
     Lease() = default;
-    Lease(Pool* pool, std::shared_ptr<Connection> c) : pool_(pool), connection_(std::move(c)) {}
+    Lease(Pool* pool, std::shared_ptr<PoolEntry> e) : pool_(pool), entry_(std::move(e)) {}
     Lease(Lease&& other) noexcept
-        : pool_(std::exchange(other.pool_, nullptr)), connection_(std::move(other.connection_)) {}
+        : pool_(std::exchange(other.pool_, nullptr)), entry_(std::move(other.entry_)) {}
     Lease& operator=(Lease&& other) noexcept {
         if (this != &other) {
             release(false);
             pool_ = std::exchange(other.pool_, nullptr);
-            connection_ = std::move(other.connection_);
+            entry_ = std::move(other.entry_);
         }
         return *this;
     }
     ~Lease() { release(false); }
 
-    explicit operator bool() const noexcept { return connection_ != nullptr; }
-    Connection* operator->() const noexcept { return connection_.get(); }
-    Connection& operator*() const noexcept { return *connection_; }
+    explicit operator bool() const noexcept { return entry_ != nullptr; }
+    Connection* operator->() const noexcept { return entry_->connection.get(); }
+    Connection& operator*() const noexcept { return *entry_->connection; }
+    /// The connection carried an exchange before this one.
+    bool reused() const noexcept { return entry_->exchanges > 0; }
+    /// The exchange completed: counts it, then release(reusable).
+    void finish(bool reusable) noexcept {
+        if (entry_) ++entry_->exchanges;
+        release(reusable);
+    }
     /// Returns the connection to the pool, for reuse when `reusable` and still open.
     void release(bool reusable) noexcept;
 
 private:
     Pool* pool_ = nullptr;
-    std::shared_ptr<Connection> connection_;
+    std::shared_ptr<PoolEntry> entry_;
 };
 
 class Pool {
 public:
-    /// New connections come from `dialer`.
+    using Now = std::chrono::steady_clock::time_point (*)();
+
+    /// New connections come from `dialer`. `now` is the clock of idle expiry (tests give
+    /// their own); the wait for a free connection uses Asio's steady timers.
     Pool(boost::asio::any_io_executor executor, const Limits& limits, Duration pool_timeout,
-         std::unique_ptr<Dialer> dialer);
+         std::unique_ptr<Dialer> dialer, Now now = &std::chrono::steady_clock::now);
     ~Pool();
 
     /// A connection to `origin` able to take one exchange: an idle one (or a multiplexed
@@ -92,19 +111,20 @@ private:
         bool notified = false;
     };
 
-    void give_back(std::shared_ptr<Connection> c, bool reusable) noexcept;
+    using EntryPtr = std::shared_ptr<PoolEntry>;
+    void give_back(EntryPtr e, bool reusable) noexcept;
     void forget(const Origin& origin) noexcept; // one connection to origin closed
     OriginCount& entry(const Origin& origin);
     std::size_t& count(const Origin& origin) { return entry(origin).open; }
     /// A connection attempt to `origin` is under way whose result the caller should share.
     bool wait_for_connect(const Origin& origin);
-    std::shared_ptr<Connection> take_shared(const Origin& origin);
+    EntryPtr take_shared(const Origin& origin);
     enum class Room { none, free, by_closing_idle };
     /// Whether another connection to `origin` fits under the caps, and how.
     Room room_for(const Origin& origin);
     /// room_for(), closing an idle connection to another origin when that makes the room.
     bool can_open(const Origin& origin);
-    std::shared_ptr<Connection> take_idle(const Origin& origin);
+    EntryPtr take_idle(const Origin& origin);
     void expire_idle() noexcept;
     /// Wakes the waiters that can now go on: every waiter for an origin with a multiplexed
     /// connection that has room, else the first one that an idle connection or room for a
@@ -115,9 +135,10 @@ private:
     Limits limits_;
     Duration pool_timeout_;
     std::unique_ptr<Dialer> dialer_;
-    std::vector<std::shared_ptr<Connection>> idle_;   // most recently used last
-    std::vector<std::shared_ptr<Connection>> shared_; // multiplexed, busy or not
-    std::vector<std::weak_ptr<Connection>> leased_;   // in use by an exchange
+    Now now_;
+    std::vector<EntryPtr> idle_;                   // most recently used last
+    std::vector<EntryPtr> shared_;                 // multiplexed, busy or not
+    std::vector<std::weak_ptr<PoolEntry>> leased_; // in use by an exchange
     std::vector<OriginCount> counts_;
     std::list<Waiter*> waiters_;
     std::size_t open_ = 0;

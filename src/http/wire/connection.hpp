@@ -87,10 +87,6 @@ public:
     /// Called (by a multiplexed connection) when it can take more exchanges than before, or
     /// closed itself: its SETTINGS arrived, or it failed. The pool wakes its waiters.
     std::function<void()> on_capacity;
-
-    Origin origin;
-    std::size_t exchanges = 0; ///< exchanges completed; > 0 means a reused connection
-    std::chrono::steady_clock::time_point idle_since{};
 };
 
 } // namespace nector::http::detail
