@@ -103,7 +103,7 @@ asio::awaitable<void> Engine::exchange(const Prepared& p, bool& sent,
                     .headers = &p.headers(),
                     .body = p.body,
                     .upload = p.upload,
-                    .options = &options,
+                    .limits = &wire_limits_,
                     .context = context,
                     .response = response,
                     .stream = stream != nullptr};

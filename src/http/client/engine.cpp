@@ -34,6 +34,7 @@ Engine::Engine(Options o, std::shared_ptr<ResilienceRegistry> shared)
     if (!resilience) resilience = make_resilience(options);
     // TLS files and PEM in the options are loaded, and so checked, now (see NetworkDialer).
     dialer_ = std::make_unique<NetworkDialer>(options);
+    wire_limits_ = WireLimits::of(options);
     // Every request starts from the transport's headers and the defaults nector adds.
     default_headers_ = options.headers;
     default_headers_.erase("Content-Length");

@@ -157,6 +157,7 @@ private:
     /// Made with the engine (so that TLS files are checked at once), handed to the pool
     /// when the engine is bound to an executor.
     std::unique_ptr<NetworkDialer> dialer_;
+    WireLimits wire_limits_;  ///< the options as the wire sees them
     Headers default_headers_; ///< options.headers with User-Agent, Accept, Accept-Encoding
     bool defaults_valid_ = false;
     std::unordered_map<Origin, OriginResilience, OriginHash> resilience_of_; // nodes stay put

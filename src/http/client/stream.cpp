@@ -1,6 +1,7 @@
 #include "nector/http/stream.hpp"
 
 #include "http/client/engine.hpp"
+#include "http/errors/bridge.hpp"
 #include "nector/transport/errors.hpp"
 
 #include <algorithm>
@@ -15,13 +16,9 @@ constexpr std::size_t chunk_size = 64 * 1024;
 } // namespace
 
 boost::system::error_code detail::stream_error_code(const std::exception_ptr& e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::system_error& error) {
-        return boost::system::error_code(error.code());
-    } catch (...) {
-        return asio::error::fault;
-    }
+    // Anything but a nector (or system) error is a fault of the stream's own.
+    const std::error_code ec = detail::code_of(e);
+    return ec ? boost::system::error_code(ec) : boost::system::error_code(asio::error::fault);
 }
 
 ResponseStream::ResponseStream(Response head, std::unique_ptr<detail::PendingBody> body,

@@ -28,7 +28,8 @@ constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
 } // namespace
 
-NetworkDialer::NetworkDialer(const Options& options) : options_(options) {
+NetworkDialer::NetworkDialer(const Options& options)
+    : options_(options), limits_(WireLimits::of(options)) {
     const TlsOptions& t = options_.tls;
     if (!t.ca_file.empty() || !t.ca_pem.empty() || !t.cert_file.empty() || !t.key_file.empty() ||
         !t.cert_pem.empty() || !t.key_pem.empty()) {
@@ -120,7 +121,7 @@ asio::awaitable<std::shared_ptr<Connection>> NetworkDialer::dial(const Origin& o
 
     if (!origin.tls) {
         if (options_.http2_prior_knowledge) {
-            co_return make_http2_connection(std::move(stream), options_);
+            co_return make_http2_connection(std::move(stream), limits_);
         }
         co_return make_http1_connection(std::move(stream));
     }
@@ -128,7 +129,7 @@ asio::awaitable<std::shared_ptr<Connection>> NetworkDialer::dial(const Origin& o
     TlsStream tls(std::move(stream), tls_context());
     co_await tls_handshake(tls, origin.host, options_, context);
     timings.tls = SteadyClock::now() - tls_started;
-    if (negotiated_h2(tls)) co_return make_http2_connection(std::move(tls), options_);
+    if (negotiated_h2(tls)) co_return make_http2_connection(std::move(tls), limits_);
     co_return make_http1_connection(std::move(tls));
 }
 

@@ -61,6 +61,7 @@ private:
     boost::asio::ssl::context& tls_context();
 
     const Options& options_;
+    WireLimits limits_; ///< what the connections it makes keep of the options
     std::shared_ptr<boost::asio::ssl::context> tls_;
     bool system_store_loaded_ = false;
     std::size_t opened_ = 0;

@@ -2,13 +2,13 @@
 
 namespace nector::http::detail {
 
-std::error_code code_of(const std::exception_ptr& e) noexcept {
+std::error_code code_of(const std::exception_ptr& e, std::error_code fallback) noexcept {
     try {
         std::rethrow_exception(e);
     } catch (const std::system_error& error) {
         return error.code();
     } catch (...) {
-        return {};
+        return fallback;
     }
 }
 

@@ -9,10 +9,11 @@
 
 namespace nector::http::detail {
 
-/// The error code of a nector (or any std::system_error) exception; an empty code for any
-/// other. A plain function: jumping out of a catch block inside a coroutine corrupts GCC
-/// 12's exception state.
-std::error_code code_of(const std::exception_ptr& e) noexcept;
+/// The error code of a nector (or any std::system_error) exception; `fallback` for any
+/// other (an empty code unless the caller says what such a failure is). The one place an
+/// exception becomes a code. A plain function: jumping out of a catch block inside a
+/// coroutine corrupts GCC 12's exception state.
+std::error_code code_of(const std::exception_ptr& e, std::error_code fallback = {}) noexcept;
 
 /// `e`'s message without the code's message that std::system_error appends.
 std::string bare_message(const std::system_error& e);

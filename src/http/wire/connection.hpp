@@ -37,6 +37,24 @@ public:
     virtual Headers trailers() const { return {}; }
 };
 
+/// What the wire needs of a transport's options: the per-phase timeouts and the caps on a
+/// response. Made once per transport (WireLimits::of); connections copy what they keep.
+struct WireLimits {
+    Timeout timeout;                    ///< read and write (inactivity), connect
+    std::size_t max_response_bytes = 0; ///< a buffered body's cap
+    std::size_t max_header_bytes = 0;   ///< a response head's cap, in bytes
+    std::size_t max_header_count = 0;   ///< a response head's cap, in fields
+    Http2Settings http2;                ///< HTTP/2 connections only
+
+    static WireLimits of(const Options& o) {
+        return {.timeout = o.timeout,
+                .max_response_bytes = o.max_response_bytes,
+                .max_header_bytes = o.max_header_bytes,
+                .max_header_count = o.max_header_count,
+                .http2 = o.http2_settings};
+    }
+};
+
 /// One request and, once exchange() returns, its response.
 struct Exchange {
     std::string_view method;
@@ -45,7 +63,7 @@ struct Exchange {
     std::string_view body;
     /// Instead of `body`: a body sent piece by piece (files, a producer).
     std::shared_ptr<const UploadBody> upload;
-    const Options* options = nullptr;
+    const WireLimits* limits = nullptr;
     std::string_view context; ///< "METHOD URL", the start of every error message
 
     Response& response;            ///< the caller's, empty at the start

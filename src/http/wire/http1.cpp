@@ -45,14 +45,14 @@ namespace nector::http::detail {
 bool socket_quiet(int fd) noexcept;
 
 /// check_head() on a head's field count and size in bytes.
-void check_head_limits(std::size_t count, std::size_t bytes, const Options& options,
+void check_head_limits(std::size_t count, std::size_t bytes, const WireLimits& limits,
                        std::string_view context);
 
 /// Throws TransportSpecificError (protocol_error) when a response head has more header
 /// fields than Options::max_header_count, or is larger than max_header_bytes (the parser's
 /// own limit does not see a head that arrives in pieces).
 template <class Fields>
-void check_head(const Fields& fields, std::string_view reason, const Options& options,
+void check_head(const Fields& fields, std::string_view reason, const WireLimits& limits,
                 std::string_view context) {
     std::size_t count = 0;
     std::size_t bytes = 15 + reason.size(); // "HTTP/1.1 200 " and CRLF
@@ -60,7 +60,7 @@ void check_head(const Fields& fields, std::string_view reason, const Options& op
         ++count;
         bytes += field.name_string().size() + field.value().size() + 4; // ": " and CRLF
     }
-    check_head_limits(count, bytes, options, context);
+    check_head_limits(count, bytes, limits, context);
 }
 
 /// A buffered body's announced length is reserved at once up to this size; above it (only
@@ -407,7 +407,7 @@ boost::asio::awaitable<void> Http1Connection<Stream>::exchange(Exchange& ex) {
     constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
     busy_ = true;
     Guard guard{this};
-    const Options& options = *ex.options;
+    const WireLimits& limits = *ex.limits;
 
     const auto sent = Clock::now();
     if (ex.upload) {
@@ -424,7 +424,7 @@ boost::asio::awaitable<void> Http1Connection<Stream>::exchange(Exchange& ex) {
         const std::array<boost::asio::const_buffer, 2> buffers{
             boost::asio::buffer(out_),
             separate ? boost::asio::buffer(ex.body) : boost::asio::const_buffer()};
-        deadline_in(options.timeout.write);
+        deadline_in(limits.timeout.write);
         auto [write_error, written] = co_await boost::asio::async_write(stream_, buffers, nothrow);
         no_deadline();
         if (write_error) {
@@ -440,8 +440,8 @@ boost::asio::awaitable<void> Http1Connection<Stream>::exchange(Exchange& ex) {
     const bool head = ex.method == "HEAD";
     for (;;) {
         ResponseParser parser(ex.response);
-        parser.body_limit(options.max_response_bytes);
-        parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+        parser.body_limit(limits.max_response_bytes);
+        parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
         parser.eager(true);
         if (head) parser.skip(true);
         bool eof = false;
@@ -455,7 +455,7 @@ boost::asio::awaitable<void> Http1Connection<Stream>::exchange(Exchange& ex) {
             }
             // The buffer starts small (a connection's buffer is its main memory cost) and
             // grows while reads fill it, up to 64 KiB a read; it keeps its capacity.
-            deadline_in(options.timeout.read);
+            deadline_in(limits.timeout.read);
             auto [read_error, n] =
                 co_await stream_.async_read_some(buffer_.prepare(read_size_), nothrow);
             no_deadline();
@@ -474,7 +474,7 @@ boost::asio::awaitable<void> Http1Connection<Stream>::exchange(Exchange& ex) {
         if (status >= 100 && status < 200 && status != 101) continue; // interim response
         ex.response.status = status;
         ex.response.version = parser.version() == 10 ? Version::http_1_0 : Version::http_1_1;
-        check_head_limits(parser.field_count(), parser.head_bytes(), options, ex.context);
+        check_head_limits(parser.field_count(), parser.head_bytes(), limits, ex.context);
         // Bytes past the end of the response (a longer body than announced, or a body
         // after a response to HEAD) cannot be explained: the connection is not reused, so
         // they are never read as the next response (curl closes it too).
@@ -537,7 +537,7 @@ boost::asio::awaitable<void> Http1Connection<Stream>::read_rest_of_body(Exchange
     while (got < size) {
         const std::size_t window = std::min(size - got, std::max<std::size_t>(64 * 1024, got));
         body.resize(std::max(body.size(), start + got + window));
-        deadline_in(ex.options->timeout.read);
+        deadline_in(ex.limits->timeout.read);
         auto [read_error, n] = co_await stream_.async_read_some(
             boost::asio::buffer(body.data() + start + got, window), nothrow);
         no_deadline();
@@ -556,7 +556,7 @@ boost::asio::awaitable<void> Http1Connection<Stream>::send_upload(Exchange& ex) 
     namespace bhttp = boost::beast::http;
     namespace asio = boost::asio;
     constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
-    const Duration write_timeout = ex.options->timeout.write;
+    const Duration write_timeout = ex.limits->timeout.write;
     const bool chunked = !ex.upload->size;
     out_.clear();
     write_head(out_, ex.method, *ex.target, *ex.headers, ex.upload->size, chunked);
@@ -598,11 +598,11 @@ boost::asio::awaitable<void> Http1Connection<Stream>::stream_head(
     Exchange& ex, Guard& guard, std::chrono::steady_clock::time_point sent) {
     namespace bhttp = boost::beast::http;
     constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
-    read_timeout_ = ex.options->timeout.read;
+    read_timeout_ = ex.limits->timeout.read;
     for (;;) {
         stream_parser_.emplace();
         stream_parser_->body_limit(boost::none); // a stream has no size limit
-        stream_parser_->header_limit(static_cast<std::uint32_t>(ex.options->max_header_bytes));
+        stream_parser_->header_limit(static_cast<std::uint32_t>(ex.limits->max_header_bytes));
         if (ex.method == "HEAD") stream_parser_->skip(true);
         deadline_in(read_timeout_);
         auto [ec, n] =
@@ -619,7 +619,7 @@ boost::asio::awaitable<void> Http1Connection<Stream>::stream_head(
         ex.response.status = status;
         ex.response.reason = std::string(message.reason());
         ex.response.version = message.version() == 10 ? Version::http_1_0 : Version::http_1_1;
-        check_head(message, message.reason(), *ex.options, ex.context);
+        check_head(message, message.reason(), *ex.limits, ex.context);
         for (const auto& field : message) {
             ex.response.headers.add(std::string(field.name_string()), std::string(field.value()));
         }
@@ -696,17 +696,17 @@ void write_head(std::string& out, std::string_view method, const Target& target,
     out.append("\r\n");
 }
 
-void check_head_limits(std::size_t count, std::size_t bytes, const Options& options,
+void check_head_limits(std::size_t count, std::size_t bytes, const WireLimits& limits,
                        std::string_view context) {
-    if (count <= options.max_header_count && bytes <= options.max_header_bytes) return;
+    if (count <= limits.max_header_count && bytes <= limits.max_header_bytes) return;
     const std::string where = std::string(context) + ": reading the response: ";
-    if (count > options.max_header_count) {
+    if (count > limits.max_header_count) {
         throw_error(errc::protocol_error, where + std::to_string(count) +
                                               " header fields, more than max_header_count (" +
-                                              std::to_string(options.max_header_count) + ")");
+                                              std::to_string(limits.max_header_count) + ")");
     }
     throw_error(errc::protocol_error, where + "the response head exceeds max_header_bytes (" +
-                                          std::to_string(options.max_header_bytes) + ")");
+                                          std::to_string(limits.max_header_bytes) + ")");
 }
 
 std::shared_ptr<Connection> make_http1_connection(PlainStream stream) {

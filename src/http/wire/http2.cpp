@@ -1,5 +1,6 @@
 #include "http/wire/http2.hpp"
 
+#include "http/errors/bridge.hpp"
 #include "http/message/body.hpp"
 #include "http/wire/http1.hpp"
 #include "nector/transport/errors.hpp"
@@ -40,15 +41,9 @@ constexpr std::size_t pending_reserve = 64 * 1024;
 
 std::string code_name(std::uint32_t code) { return nghttp2_http2_strerror(code); }
 
-// The code and message of an exception thrown while making an upload's next piece.
+// The code of an exception thrown while making an upload's next piece.
 std::error_code code_of_upload(const std::exception_ptr& e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::system_error& error) {
-        return error.code();
-    } catch (...) {
-        return errc::serialization_failed;
-    }
+    return code_of(e, errc::serialization_failed);
 }
 
 std::string message_of(const std::exception_ptr& e) {
@@ -140,7 +135,7 @@ template <class Stream>
 class Http2Connection final : public Connection,
                               public std::enable_shared_from_this<Http2Connection<Stream>> {
 public:
-    Http2Connection(Stream stream, const Options& options);
+    Http2Connection(Stream stream, const WireLimits& limits);
     ~Http2Connection() override;
     Http2Connection(const Http2Connection&) = delete;
     Http2Connection& operator=(const Http2Connection&) = delete;
@@ -266,12 +261,12 @@ private:
 };
 
 template <class Stream>
-Http2Connection<Stream>::Http2Connection(Stream stream, const Options& options)
+Http2Connection<Stream>::Http2Connection(Stream stream, const WireLimits& limits)
     : stream_(std::move(stream)),
-      settings_(options.http2_settings),
-      write_timeout_(options.timeout.write),
-      max_header_bytes_(options.max_header_bytes),
-      max_header_count_(options.max_header_count),
+      settings_(limits.http2),
+      write_timeout_(limits.timeout.write),
+      max_header_bytes_(limits.max_header_bytes),
+      max_header_count_(limits.max_header_count),
       in_(read_buffer_size),
       write_signal_(stream_.get_executor()),
       ping_timer_(stream_.get_executor()),
@@ -550,7 +545,7 @@ asio::awaitable<void> Http2Connection<Stream>::exchange(Exchange& ex) {
         throw_error(errc::stream_refused,
                     std::string(ex.context) + ": the HTTP/2 connection takes no new streams");
     }
-    const Options& options = *ex.options;
+    const WireLimits& limits = *ex.limits;
     auto owned = std::make_unique<StreamState>(stream_.get_executor());
     StreamState& st = *owned;
     st.ex = &ex;
@@ -611,7 +606,7 @@ asio::awaitable<void> Http2Connection<Stream>::exchange(Exchange& ex) {
     signal_write();
 
     while (!st.closed && !st.error && !(st.streaming && st.head_done)) {
-        co_await await_news(st, ex.context, options.timeout);
+        co_await await_news(st, ex.context, limits.timeout);
     }
     const std::string_view phase =
         ex.response_started ? "reading the response" : "sending the request";
@@ -635,7 +630,7 @@ asio::awaitable<void> Http2Connection<Stream>::exchange(Exchange& ex) {
         st.request_body = st.request_body_copy;
     }
     ex.body_reader = std::make_unique<Http2Body<Stream>>(this->shared_from_this(), std::move(owned),
-                                                         options.timeout);
+                                                         limits.timeout);
 }
 
 template <class Stream>
@@ -807,7 +802,7 @@ int Http2Connection<Stream>::on_data_chunk(nghttp2_session* session, std::uint8_
     nghttp2_session_consume(session, id, size);
     if (!st || st->error) return 0;
     std::string& body = st->ex->response.body;
-    if (body.size() + size > st->ex->options->max_response_bytes) {
+    if (body.size() + size > st->ex->limits->max_response_bytes) {
         st->fail(errc::body_too_large, "the body exceeds max_response_bytes");
         nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
         return 0;
@@ -1047,8 +1042,8 @@ asio::awaitable<void> Http2Connection<Stream>::ping_loop(
 }
 
 template <class Stream>
-std::shared_ptr<Connection> start_connection(Stream stream, const Options& options) {
-    auto c = std::make_shared<Http2Connection<Stream>>(std::move(stream), options);
+std::shared_ptr<Connection> start_connection(Stream stream, const WireLimits& limits) {
+    auto c = std::make_shared<Http2Connection<Stream>>(std::move(stream), limits);
     c->start();
     return c;
 }
@@ -1056,12 +1051,12 @@ std::shared_ptr<Connection> start_connection(Stream stream, const Options& optio
 } // namespace
 
 std::shared_ptr<Connection> make_http2_connection(boost::beast::tcp_stream stream,
-                                                  const Options& options) {
-    return start_connection(std::move(stream), options);
+                                                  const WireLimits& limits) {
+    return start_connection(std::move(stream), limits);
 }
 
-std::shared_ptr<Connection> make_http2_connection(TlsStream stream, const Options& options) {
-    return start_connection(std::move(stream), options);
+std::shared_ptr<Connection> make_http2_connection(TlsStream stream, const WireLimits& limits) {
+    return start_connection(std::move(stream), limits);
 }
 
 } // namespace nector::http::detail

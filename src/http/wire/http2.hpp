@@ -16,7 +16,7 @@ namespace nector::http::detail {
 /// Starts HTTP/2 on a connected stream: queues the connection preface and SETTINGS (sent
 /// with the first request) and starts the connection's reader, writer and PING checks.
 std::shared_ptr<Connection> make_http2_connection(boost::beast::tcp_stream stream,
-                                                  const Options& options);
-std::shared_ptr<Connection> make_http2_connection(TlsStream stream, const Options& options);
+                                                  const WireLimits& limits);
+std::shared_ptr<Connection> make_http2_connection(TlsStream stream, const WireLimits& limits);
 
 } // namespace nector::http::detail
