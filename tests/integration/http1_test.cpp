@@ -1,6 +1,7 @@
 // HTTPTransport over HTTP/1.1 against the in-process test server: exact bytes, faults,
 // pool behaviour, redirects, errors, cancellation.
 #include "integration/client.hpp"
+#include "support/arrival.hpp"
 #include "support/servers.hpp"
 #include "support/test_server.hpp"
 
@@ -723,9 +724,13 @@ TEST(Http1, ChunkedResponsesAndRepeatedHeaders) {
 }
 
 TEST(Http1, CancellationAbortsAndClosesTheConnection) {
-    TestServer server([](TestConnection& c) -> asio::awaitable<void> {
+    std::atomic<Arrival*> arrival{nullptr};
+    TestServer server([&](TestConnection& c) -> asio::awaitable<void> {
         while (auto r = co_await c.read_request()) {
-            if (r->target == "/slow") co_await c.delay(10s);
+            if (r->target == "/slow") {
+                arrival.load()->signal();
+                co_await c.delay(10s);
+            }
             co_await c.write(ok("fast"));
         }
     });
@@ -733,8 +738,10 @@ TEST(Http1, CancellationAbortsAndClosesTheConnection) {
         using namespace asio::experimental::awaitable_operators;
         HTTPTransport<> t({.base_url = server.url()});
         co_await t.connect();
-        asio::steady_timer timer(co_await asio::this_coro::executor, 100ms);
-        auto result = co_await (t.get("/slow") || timer.async_wait(asio::use_awaitable));
+        Arrival slow_arrived(co_await asio::this_coro::executor);
+        arrival = &slow_arrived;
+        // Cancelled once the server has the request.
+        auto result = co_await (t.get("/slow") || slow_arrived.wait());
         EXPECT_EQ(result.index(), 1u);
         EXPECT_EQ((co_await t.get("/fast")).body, "fast");
     }());
@@ -769,19 +776,24 @@ TEST(Http1, AsyncRequestCompletesWithErrorCodeAndResponse) {
 }
 
 TEST(Http1, AsyncRequestSupportsCancellationSlots) {
-    TestServer server([](TestConnection& c) -> asio::awaitable<void> {
-        while (auto request = co_await c.read_request()) co_await c.delay(10s);
-    });
     asio::io_context io;
+    Arrival arrived(io.get_executor());
+    TestServer server([&](TestConnection& c) -> asio::awaitable<void> {
+        while (auto request = co_await c.read_request()) {
+            arrived.signal();
+            co_await c.delay(10s);
+        }
+    });
     HTTPTransport<> t(io.get_executor(), {.base_url = server.url()});
     asio::cancellation_signal signal;
     std::optional<std::error_code> result;
-    asio::steady_timer timer(io, 100ms);
     asio::co_spawn(io, t.connect(), [&](std::exception_ptr) {
         t.async_request({.url = "/"},
                         asio::bind_cancellation_slot(
                             signal.slot(), [&](std::error_code ec, Response) { result = ec; }));
-        timer.async_wait([&](auto) { signal.emit(asio::cancellation_type::terminal); });
+        // Cancelled once the server has the request.
+        asio::co_spawn(io, arrived.wait(),
+                       [&](std::exception_ptr) { signal.emit(asio::cancellation_type::terminal); });
     });
     io.run();
     ASSERT_TRUE(result);

@@ -2,6 +2,7 @@
 // and the in-process nghttp2 server for frame-level faults (GOAWAY, REFUSED_STREAM,
 // RST_STREAM, MAX_CONCURRENT_STREAMS, PING).
 #include "integration/client.hpp"
+#include "support/arrival.hpp"
 #include "support/h2_server.hpp"
 #include "support/servers.hpp"
 
@@ -431,17 +432,23 @@ TEST(Http2Server, OneStreamAtATimeServesFiftyConcurrentRequests) {
 // --- cancellation, timeouts, limits, liveness ----------------------------------------------
 
 TEST(Http2Server, CancellationResetsTheStreamAndKeepsTheConnection) {
-    H2TestServer server([](const H2Request& r) {
+    std::atomic<Arrival*> arrival{nullptr};
+    H2TestServer server([&](const H2Request& r) {
         H2Action a = H2Action::respond(200, "fast");
-        if (r.path == "/slow") a.delay = 10s;
+        if (r.path == "/slow") {
+            arrival.load()->signal();
+            a.delay = 10s;
+        }
         return a;
     });
     run([&]() -> asio::awaitable<void> {
         using namespace asio::experimental::awaitable_operators;
         HTTPTransport<> t(h2c(server.url()));
         co_await t.connect();
-        asio::steady_timer timer(co_await asio::this_coro::executor, 100ms);
-        auto result = co_await (t.get("/slow") || timer.async_wait(asio::use_awaitable));
+        Arrival slow_arrived(co_await asio::this_coro::executor);
+        arrival = &slow_arrived;
+        // Cancelled once the server has the request.
+        auto result = co_await (t.get("/slow") || slow_arrived.wait());
         EXPECT_EQ(result.index(), 1u);
         // Frames go out in order: the RST_STREAM precedes this request.
         EXPECT_EQ((co_await t.get("/fast")).body, "fast");
@@ -454,17 +461,18 @@ TEST(Http2Server, CancellationResetsTheStreamAndKeepsTheConnection) {
 }
 
 TEST(Http2Server, AsyncRequestWithCancellationSlot) {
-    H2TestServer server([](const H2Request&) {
+    asio::io_context io;
+    Arrival arrived(io.get_executor());
+    H2TestServer server([&](const H2Request&) {
+        arrived.signal();
         H2Action a = H2Action::respond(200, "late");
         a.delay = 10s;
         return a;
     });
-    asio::io_context io;
     std::optional<std::error_code> result;
     {
         HTTPTransport<> t(io.get_executor(), h2c(server.url()));
         asio::cancellation_signal signal;
-        asio::steady_timer timer(io, 100ms);
         asio::co_spawn(io, t.connect(), [&](std::exception_ptr) {
             t.async_request(
                 {.url = "/"},
@@ -474,7 +482,10 @@ TEST(Http2Server, AsyncRequestWithCancellationSlot) {
                     // pending: close it so that run() returns.
                     asio::co_spawn(io, t.disconnect(), asio::detached);
                 }));
-            timer.async_wait([&](auto) { signal.emit(asio::cancellation_type::terminal); });
+            // Cancelled once the server has the request.
+            asio::co_spawn(io, arrived.wait(), [&](std::exception_ptr) {
+                signal.emit(asio::cancellation_type::terminal);
+            });
         });
         io.run();
     }
