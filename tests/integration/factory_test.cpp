@@ -85,6 +85,69 @@ TEST(Factory, ConstructibleFromJson) {
                  ConfigurationError);
 }
 
+// The factory's transports share one breaker and one retry budget per origin, made from the
+// factory's defaults: a transport's own breaker or budget settings could not take effect,
+// so they are refused, saying why; every other retry setting takes effect per transport.
+std::string factory_error(const http::HTTPTransportFactory<>& factory,
+                          const http::Overrides& overrides) {
+    try {
+        (void)factory.create_transport(overrides);
+    } catch (const ConfigurationError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+std::string factory_error(const http::HTTPTransportFactory<>& factory, const char* json) {
+    try {
+        (void)factory.create_transport(boost::json::parse(json));
+    } catch (const ConfigurationError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+TEST(Factory, BreakerAndBudgetOverridesAreRefusedNotIgnored) {
+    http::HTTPTransportFactory<> factory(
+        "http://127.0.0.1:1/", {.circuit_breaker = {.enabled = true, .failure_threshold = 3}});
+    const std::string budget_off =
+        factory_error(factory, http::Overrides{.retry = http::RetryPolicy{.budget = false}});
+    EXPECT_TRUE(contains(budget_off, "retry.budget differs from the factory's")) << budget_off;
+    EXPECT_TRUE(contains(budget_off, "set it on the factory")) << budget_off;
+    const std::string tokens =
+        factory_error(factory, http::Overrides{.retry = http::RetryPolicy{.budget_max_tokens = 5}});
+    EXPECT_TRUE(contains(tokens, "retry.budget_max_tokens")) << tokens;
+    const std::string disabled =
+        factory_error(factory, R"({"circuit_breaker": {"enabled": false}})");
+    EXPECT_TRUE(contains(disabled, "circuit_breaker.enabled differs")) << disabled;
+    const std::string threshold =
+        factory_error(factory, R"({"circuit_breaker": {"failure_threshold": 9}})");
+    EXPECT_TRUE(contains(threshold, "circuit_breaker differs")) << threshold;
+    // The same policy, spelled again, is no difference.
+    EXPECT_EQ(factory_error(factory, R"({"circuit_breaker": {"failure_threshold": 3}})"), "");
+}
+
+TEST(Factory, RetryOverridesTakeEffectPerTransport) {
+    TestServer server(TestServer::sequence({http_response(503, "busy"), http_response(200, "ok")}));
+    http::HTTPTransportFactory<> factory(
+        server.url(),
+        {.retry = {.max_retries = 3, .backoff_factor = 1ms, .jitter = http::Jitter::none}});
+    auto no_retries = factory.create_transport(http::Overrides{
+        .retry = http::RetryPolicy{.max_retries = 0, .jitter = http::Jitter::none}});
+    EXPECT_EQ(no_retries.get_options().retry.max_retries, 0u);
+    run([&]() -> asio::awaitable<void> {
+        co_await no_retries.connect();
+        try {
+            (void)co_await no_retries.get("/");
+            ADD_FAILURE() << "a 503 with no retries must be an error";
+        } catch (const http::HTTPServerError& e) {
+            EXPECT_EQ(e.code(), errc::http_server_error) << e.what();
+        }
+        co_await no_retries.disconnect();
+    }());
+    EXPECT_EQ(server.requests().size(), 1u);
+}
+
 TEST(Factory, ResponseHandlerDecidesWhatReceiveYields) {
     TestServer server([](TestConnection& c) -> asio::awaitable<void> {
         while (auto r = co_await c.read_request()) {

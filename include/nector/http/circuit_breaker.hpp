@@ -49,6 +49,8 @@ struct CircuitBreakerPolicy {
     bool count_server_errors = true;
     /// Outcome::overload_status (408, 429) is a failure. Default true.
     bool count_overload_statuses = true;
+
+    friend bool operator==(const CircuitBreakerPolicy&, const CircuitBreakerPolicy&) = default;
 };
 
 /// Throws ConfigurationError naming the first bad field (see the field comments for the

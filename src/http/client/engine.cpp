@@ -24,6 +24,30 @@ std::string origin_key(const Origin& o) {
     return (o.tls ? "https://" : "http://") + o.host + ":" + std::to_string(o.port);
 }
 
+// A transport given a registry (a factory's) takes its breakers and budgets from it: options
+// that would have made them differently are refused, not silently ignored.
+void check_shared_resilience(const Options& o, const ResilienceRegistry& shared) {
+    const auto refuse = [](const std::string& field) {
+        throw ConfigurationError(
+            errc::invalid_configuration,
+            "HTTPTransport options: " + field +
+                " differs from the factory's: a factory's transports share one circuit "
+                "breaker and one retry budget per origin, made from the factory's defaults; "
+                "set it on the factory");
+    };
+    const CircuitBreakerPolicy& a = o.circuit_breaker;
+    const CircuitBreakerPolicy& b = shared.breaker_policy();
+    if (a.enabled != b.enabled) refuse("circuit_breaker.enabled");
+    if (a.enabled && a != b) refuse("circuit_breaker");
+    const RetryPolicy& r = o.retry;
+    const RetryPolicy& s = shared.retry_policy();
+    if (r.budget != s.budget) refuse("retry.budget");
+    if (r.budget && (r.budget_max_tokens != s.budget_max_tokens ||
+                     r.budget_token_ratio != s.budget_token_ratio)) {
+        refuse("retry.budget_max_tokens or retry.budget_token_ratio");
+    }
+}
+
 } // namespace
 
 Engine::Engine(Options o, std::shared_ptr<ResilienceRegistry> shared)
@@ -31,7 +55,11 @@ Engine::Engine(Options o, std::shared_ptr<ResilienceRegistry> shared)
     validate(options);
     http::validate(options.retry);
     http::validate(options.circuit_breaker);
-    if (!resilience) resilience = make_resilience(options);
+    if (!resilience) {
+        resilience = make_resilience(options);
+    } else {
+        check_shared_resilience(options, *resilience);
+    }
     // TLS files and PEM in the options are loaded, and so checked, now (see NetworkDialer).
     dialer_ = std::make_unique<NetworkDialer>(options);
     wire_limits_ = WireLimits::of(options);
