@@ -21,9 +21,9 @@ TEST(Factory, MergesHeadersAndLetsOverridesWin) {
                                                               .timeout = http::Timeout::all(7s)});
     auto t = factory.create_transport(
         http::Overrides{.headers = {{"b", "override"}, {"C", "3"}}, .follow_redirects = false});
-    EXPECT_EQ(t.get_options().base_url, server.url("/api"));
-    EXPECT_EQ(t.get_options().timeout.read, 7s); // not overridden: the default stays
-    EXPECT_FALSE(t.get_options().follow_redirects);
+    EXPECT_EQ(t.options().base_url, server.url("/api"));
+    EXPECT_EQ(t.options().timeout.read, 7s); // not overridden: the default stays
+    EXPECT_FALSE(t.options().follow_redirects);
     // The transport outlives run()'s io_context: disconnect inside it, so no socket of a
     // destroyed io_context is left for the destructor.
     const Response r = run([&]() -> asio::awaitable<Response> {
@@ -38,7 +38,7 @@ TEST(Factory, MergesHeadersAndLetsOverridesWin) {
     EXPECT_EQ(seen.header("A"), "1");
     EXPECT_EQ(seen.header("B"), "override");
     EXPECT_EQ(seen.header("C"), "3");
-    EXPECT_TRUE(factory.create_transport().get_options().follow_redirects);
+    EXPECT_TRUE(factory.create_transport().options().follow_redirects);
 }
 
 TEST(Factory, RegisteredAsHttpAndCreatedFromJson) {
@@ -52,7 +52,7 @@ TEST(Factory, RegisteredAsHttpAndCreatedFromJson) {
                                               "timeout": 5, "max_retries": 0})");
     auto t = registry.create_transport<JsonMessage>("http", config);
     ASSERT_NE(t.target<http::HTTPTransport<JsonMessage>>(), nullptr);
-    const auto& o = t.target<http::HTTPTransport<JsonMessage>>()->get_options();
+    const auto& o = t.target<http::HTTPTransport<JsonMessage>>()->options();
     EXPECT_EQ(o.timeout.connect, 5s);
     EXPECT_EQ(o.retry.max_retries, 0u);
     run([&]() -> asio::awaitable<void> {
@@ -134,7 +134,7 @@ TEST(Factory, RetryOverridesTakeEffectPerTransport) {
         {.retry = {.max_retries = 3, .backoff_factor = 1ms, .jitter = http::Jitter::none}});
     auto no_retries = factory.create_transport(http::Overrides{
         .retry = http::RetryPolicy{.max_retries = 0, .jitter = http::Jitter::none}});
-    EXPECT_EQ(no_retries.get_options().retry.max_retries, 0u);
+    EXPECT_EQ(no_retries.options().retry.max_retries, 0u);
     run([&]() -> asio::awaitable<void> {
         co_await no_retries.connect();
         try {

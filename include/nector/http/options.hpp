@@ -2,6 +2,7 @@
 #pragma once
 
 #include "nector/http/circuit_breaker.hpp"
+#include "nector/http/duration.hpp"
 #include "nector/http/retry.hpp"
 #include "nector/transport/headers.hpp"
 
@@ -15,9 +16,6 @@
 namespace nector::http {
 
 using namespace std::chrono_literals;
-
-/// Durations in options: any std::chrono duration converts (2s, 250ms).
-using Duration = std::chrono::steady_clock::duration;
 
 /// Timeouts by phase. connect, read and write are inactivity timeouts, as in httpx: read
 /// bounds the wait for the next bytes of a response, not the whole response.

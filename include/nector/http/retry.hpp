@@ -4,6 +4,8 @@
 // deterministically.
 #pragma once
 
+#include "nector/http/duration.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -17,10 +19,6 @@
 namespace nector::http {
 
 using namespace std::chrono_literals;
-
-/// The same alias as in options.hpp, declared again so that options.hpp can include this
-/// header without a cycle.
-using Duration = std::chrono::steady_clock::duration;
 
 /// Where the resilience logic reads the time. Calls may come from any thread, so a fake must
 /// be safe to call concurrently. ResilienceRegistry requires both members.

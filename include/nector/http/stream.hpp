@@ -22,6 +22,7 @@
 namespace nector::http {
 
 namespace detail {
+class Core;
 struct PendingBody;
 /// The error code an exception thrown while streaming stands for (eof for none).
 boost::system::error_code stream_error_code(const std::exception_ptr& e);
@@ -46,8 +47,6 @@ boost::system::error_code stream_error_code(const std::exception_ptr& e);
 /// friends compose with it. Destroy it before the io_context it runs on. Not thread-safe.
 class ResponseStream {
 public:
-    ResponseStream(Response head, std::unique_ptr<detail::PendingBody> body,
-                   boost::asio::any_io_executor executor);
     ResponseStream(ResponseStream&&) noexcept;
     ResponseStream& operator=(ResponseStream&&) noexcept;
     ~ResponseStream();
@@ -139,6 +138,10 @@ public:
     }
 
 private:
+    friend class detail::Core; // the one maker: HTTPTransport::stream_response
+    ResponseStream(Response head, std::unique_ptr<detail::PendingBody> body,
+                   boost::asio::any_io_executor executor);
+
     /// Copies body bytes into `buffers`; 0 at the end of the body.
     boost::asio::awaitable<std::size_t> read_some(std::vector<boost::asio::mutable_buffer> buffers);
 

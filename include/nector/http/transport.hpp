@@ -1,6 +1,7 @@
 // HTTPTransport<M>: the seed's HTTP transport (TDS-4 §3) on nector's native engine.
 #pragma once
 
+#include "nector/http/detail/core.hpp"
 #include "nector/http/errors.hpp"
 #include "nector/http/message.hpp"
 #include "nector/http/metrics.hpp"
@@ -28,68 +29,6 @@
 #include <utility>
 
 namespace nector::http {
-
-namespace detail {
-
-class Engine;
-
-/// The breakers and budgets of a transport made without a factory.
-std::shared_ptr<ResilienceRegistry> make_resilience(const Options& options);
-
-/// The compiled, message-independent part of HTTPTransport: options, connection pool,
-/// TLS context and the queue of completed exchanges. Movable; not copyable.
-class Core {
-public:
-    /// Validates `options` (ConfigurationError naming the field). The executor is taken
-    /// from the coroutine that calls connect().
-    /// `resilience`: breakers and budgets shared with other transports (null: its own).
-    explicit Core(Options options, std::shared_ptr<ResilienceRegistry> resilience = nullptr);
-    /// As above, bound to `executor` from the start.
-    Core(asio::any_io_executor executor, Options options,
-         std::shared_ptr<ResilienceRegistry> resilience = nullptr);
-    Core(Core&&) noexcept;
-    Core& operator=(Core&&) noexcept;
-    ~Core();
-
-    asio::awaitable<void> connect();
-    asio::awaitable<void> disconnect();
-    bool is_connected() const noexcept;
-    /// One call: pool, connection, exchange, redirects, status mapping. Not a coroutine:
-    /// `message` moves once, into the call.
-    asio::awaitable<Response> request(HttpMessage&& message);
-    /// request(), but the final response's body is left to read as it arrives.
-    asio::awaitable<ResponseStream> stream(HttpMessage message);
-    /// Closes every connection now; in-flight exchanges fail. Safe to call twice.
-    void close() noexcept;
-
-    /// The executor (ConnectionError not_connected before connect()).
-    asio::any_io_executor executor() const;
-    const Options& options() const noexcept;
-    Metrics metrics() const;
-
-    /// The send()/receive() queue: completed exchanges, oldest first.
-    void push_completed(Response response);
-    std::optional<Response> pop_completed();
-
-private:
-    std::shared_ptr<Engine> engine_;
-};
-
-/// The HTTP request a message of type M stands for (TDS-4 _prepare_request): an
-/// HttpMessage as itself; any other message as POST to base_url carrying its serialized
-/// bytes and Content-Type M::content_type, except that a JSON object payload may name
-/// "method", "url", "params", "json" and "data" (form) as in the seed.
-template <class M>
-HttpMessage to_http_message(const M& message);
-
-/// Header values of generic messages: strings as they are, other JSON as its text.
-std::string header_text(const json::value& value);
-inline std::string header_text(std::string_view value) { return std::string(value); }
-
-/// The seed's _prepare_request for a JSON payload object.
-void apply_json_payload(const json::value& payload, HttpMessage& out);
-
-} // namespace detail
 
 /// An HTTP transport of messages M (TDS-1 Transport<M>).
 ///
@@ -243,7 +182,12 @@ public:
             token, std::move(message));
     }
 
-    const Options& get_options() const noexcept { return core_.options(); }
+    /// The options the transport was made with, validated.
+    const Options& options() const noexcept { return core_.options(); }
+    /// options(), under its earlier name.
+    [[deprecated("use options()")]] const Options& get_options() const noexcept {
+        return core_.options();
+    }
     /// Counters of this transport's calls (breaker transitions: of the shared breakers).
     Metrics metrics() const { return core_.metrics(); }
 
