@@ -1,3 +1,6 @@
+// Content-Encoding decoders: gzip and deflate (zlib), br (brotli), zstd, and stacked codings.
+// Just over 500 lines: four decoders behind one interface, each short; they share the
+// limit on decoded bytes and the error messages.
 #include "http/codec/decode.hpp"
 
 #include "http/message/body.hpp"

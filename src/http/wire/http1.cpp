@@ -1,5 +1,8 @@
 // HTTP/1.1 connections: our request head writer and Beast's parser over a TCP or TLS
 // stream, one exchange at a time, with the connection's read and write deadlines.
+// Over 500 lines on purpose: one class template, Http1Connection (exchange, streamed body,
+// uploads, the deadline timer), whose members share the connection's buffer and timer
+// state; its instances for both streams are at the end.
 #include "http/wire/http1.hpp"
 
 #include "http/wire/connection.hpp"

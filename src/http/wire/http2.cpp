@@ -1,3 +1,9 @@
+// HTTP/2 connections: nghttp2's session driven from Asio (src/http/wire/http2.hpp).
+// Over 500 lines on purpose: it is one class template, Http2Connection, whose session
+// callbacks, reader, batched writer, PING watchdog and per-stream state share one set of
+// invariants (which stream may still be replayed, what the windows owe); split across
+// files they would be harder to check together. Its instances for both streams are at the
+// end.
 #include "http/wire/http2.hpp"
 
 #include "http/errors/bridge.hpp"
