@@ -364,12 +364,16 @@ TEST(Http2Server, GoawayWithAnErrorNamesIt) {
     H2TestServer server([](const H2Request&) {
         H2Action a = H2Action::goaway(H2Error::enhance_your_calm);
         a.last_stream_id = 0; // nothing was processed
+        a.goaway_debug = "slow\x1b[2J down\r\n";
         return a;
     });
     const auto e = fetch_error<ConnectionError>(no_retries(server.url()), HttpMessage{.url = "/"});
     ASSERT_TRUE(e);
     EXPECT_EQ(e->code(), errc::stream_refused);
     EXPECT_TRUE(contains(e->what(), "GOAWAY ENHANCE_YOUR_CALM")) << e->what();
+    // The server's debug text is in the message, escaped: no terminal control bytes.
+    EXPECT_TRUE(contains(e->what(), "slow\\x1B[2J down\\r\\n")) << e->what();
+    EXPECT_EQ(std::string_view(e->what()).find('\x1b'), std::string_view::npos);
     EXPECT_EQ(server.connections_accepted(), 2u); // the replay went to a new connection
 }
 

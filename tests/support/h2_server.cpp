@@ -373,8 +373,10 @@ void H2Connection::perform(std::int32_t id, H2Action action) {
             break;
         case H2Action::Kind::goaway: {
             const std::int32_t last = action.last_stream_id.value_or(id);
-            rv = nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, last,
-                                       static_cast<std::uint32_t>(action.error), nullptr, 0);
+            rv = nghttp2_submit_goaway(
+                session_, NGHTTP2_FLAG_NONE, last, static_cast<std::uint32_t>(action.error),
+                reinterpret_cast<const std::uint8_t*>(action.goaway_debug.data()),
+                action.goaway_debug.size());
             if (rv == 0) {
                 // nghttp2 never raises last_stream_id once sent.
                 goaway_last_stream_id_ =

@@ -87,6 +87,8 @@ struct H2Action {
     /// Adds `content-length: body.size()` unless `headers` has a content-length or the status
     /// is 1xx, 204 or 304. Default true.
     bool content_length = true;
+    /// goaway: the GOAWAY frame's debug data. Default none.
+    std::string goaway_debug;
 
     /// An answer with `status`, `body` and `headers`.
     static H2Action respond(int status, std::string body = {}, H2Fields headers = {});

@@ -1,6 +1,7 @@
 #include "http/dialer/dialer.hpp"
 
 #include "http/dialer/tls.hpp"
+#include "http/errors/bridge.hpp"
 #include "http/wire/http1.hpp"
 #include "http/wire/http2.hpp"
 #include "nector/transport/errors.hpp"
@@ -104,15 +105,16 @@ asio::awaitable<std::shared_ptr<Connection>> NetworkDialer::dial(const Origin& o
     }
     if (last) {
         const std::string detail = std::string(context) + ": connecting to " + where;
-        if (last == beast::error::timeout) {
-            throw_error(errc::connect_timeout, detail + ": no answer within the connect timeout");
+        switch (const errc code = errc_of_io(last, errc::connect_timeout)) {
+            case errc::connect_timeout:
+                throw_error(code, detail + ": no answer within the connect timeout");
+            case errc::cancelled:
+                throw_error(code, detail + ": cancelled");
+            case errc::connection_refused:
+                throw_error(code, detail + ": " + last.message());
+            default: // a connect that fails otherwise did not get as far as a connection
+                throw_error(errc::connection_failed, detail + ": " + last.message());
         }
-        if (last == asio::error::operation_aborted)
-            throw_error(errc::cancelled, detail + ": cancelled");
-        if (last == asio::error::connection_refused) {
-            throw_error(errc::connection_refused, detail + ": " + last.message());
-        }
-        throw_error(errc::connection_failed, detail + ": " + last.message());
     }
     stream.expires_never();
     stream.socket().set_option(tcp::no_delay(true));

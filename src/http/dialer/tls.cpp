@@ -1,5 +1,6 @@
 #include "http/dialer/tls.hpp"
 
+#include "http/errors/bridge.hpp"
 #include "http/message/body.hpp"
 #include "nector/transport/errors.hpp"
 
@@ -126,10 +127,11 @@ asio::awaitable<void> tls_handshake(TlsStream& stream, const std::string& host,
     if (!ec) co_return;
     lowest.close();
     const std::string where = std::string(context) + ": TLS handshake with " + host;
-    if (ec == boost::beast::error::timeout) {
-        throw_error(errc::connect_timeout, where + ": no answer within the connect timeout");
+    const errc io = errc_of_io(ec, errc::connect_timeout);
+    if (io == errc::connect_timeout) {
+        throw_error(io, where + ": no answer within the connect timeout");
     }
-    if (ec == asio::error::operation_aborted) throw_error(errc::cancelled, where + ": cancelled");
+    if (io == errc::cancelled) throw_error(io, where + ": cancelled");
     const long verify = SSL_get_verify_result(ssl_handle);
     if (options.verify_ssl && verify != X509_V_OK) {
         const std::string reason = X509_verify_cert_error_string(verify);

@@ -1,5 +1,9 @@
 #include "http/errors/bridge.hpp"
 
+#include <boost/asio/error.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/beast/core/error.hpp>
+
 namespace nector::http::detail {
 
 std::error_code code_of(const std::exception_ptr& e, std::error_code fallback) noexcept {
@@ -10,6 +14,20 @@ std::error_code code_of(const std::exception_ptr& e, std::error_code fallback) n
     } catch (...) {
         return fallback;
     }
+}
+
+errc errc_of_io(const boost::system::error_code& ec, errc timeout_code) noexcept {
+    namespace asio = boost::asio;
+    if (ec == boost::beast::error::timeout) return timeout_code;
+    if (ec == asio::error::operation_aborted) return errc::cancelled;
+    if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
+        return errc::connection_closed;
+    }
+    if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe) {
+        return errc::connection_reset;
+    }
+    if (ec == asio::error::connection_refused) return errc::connection_refused;
+    return errc::connection_failed;
 }
 
 std::string bare_message(const std::system_error& e) {

@@ -5,6 +5,7 @@
 // state; its instances for both streams are at the end.
 #include "http/wire/http1.hpp"
 
+#include "http/errors/bridge.hpp"
 #include "http/wire/connection.hpp"
 #include "http/wire/streams.hpp"
 #include "nector/transport/errors.hpp"
@@ -649,15 +650,13 @@ void throw_io_error(const boost::system::error_code& ec, std::string_view contex
                                       (timeout_code == errc::read_timeout ? "read" : "write") +
                                       " timeout");
     }
-    if (ec == asio::error::operation_aborted) throw_error(errc::cancelled, where + ": cancelled");
     if (ec == bhttp::error::header_limit) {
         throw_error(errc::protocol_error, where + ": the response head exceeds max_header_bytes");
     }
     if (ec == bhttp::error::body_limit) {
         throw_error(errc::body_too_large, where + ": the body exceeds max_response_bytes");
     }
-    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
-        ec == asio::ssl::error::stream_truncated) {
+    if (ec == bhttp::error::end_of_stream) {
         throw_error(errc::connection_closed, where + ": the server closed the connection");
     }
     if (ec == bhttp::error::partial_message) {
@@ -667,10 +666,14 @@ void throw_io_error(const boost::system::error_code& ec, std::string_view contex
     if (ec.category() == boost::system::error_code(bhttp::error::need_more).category()) {
         throw_error(errc::protocol_error, where + ": malformed response: " + ec.message());
     }
-    if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe) {
-        throw_error(errc::connection_reset, where + ": " + ec.message());
+    switch (const errc code = errc_of_io(ec, timeout_code)) {
+        case errc::cancelled:
+            throw_error(code, where + ": cancelled");
+        case errc::connection_closed:
+            throw_error(code, where + ": the server closed the connection");
+        default:
+            throw_error(code, where + ": " + ec.message());
     }
-    throw_error(errc::connection_failed, where + ": " + ec.message());
 }
 
 bool socket_quiet(int fd) noexcept {

@@ -45,6 +45,17 @@ constexpr std::size_t write_batch_size = 64 * 1024;
 // A streamed body's buffer of received bytes is sized for one read (ResponseStream::next).
 constexpr std::size_t pending_reserve = 64 * 1024;
 
+// No exception crosses into nghttp2 (a C library): a callback that throws (no memory, say)
+// fails the session instead, and the connection's reader reports it.
+template <class F>
+auto guarded(F&& f) noexcept -> decltype(f()) {
+    try {
+        return f();
+    } catch (...) {
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    }
+}
+
 std::string code_name(std::uint32_t code) { return nghttp2_http2_strerror(code); }
 
 // The code of an exception thrown while making an upload's next piece.
@@ -190,23 +201,23 @@ private:
         return false;
     }
 
-    static int on_begin_headers(nghttp2_session*, const nghttp2_frame*, void*);
+    static int on_begin_headers(nghttp2_session*, const nghttp2_frame*, void*) noexcept;
     static int on_header(nghttp2_session*, const nghttp2_frame*, const std::uint8_t*, std::size_t,
-                         const std::uint8_t*, std::size_t, std::uint8_t, void*);
-    static int on_frame_recv(nghttp2_session*, const nghttp2_frame*, void*);
-    static int on_frame_send(nghttp2_session*, const nghttp2_frame*, void*);
-    static int on_frame_not_send(nghttp2_session*, const nghttp2_frame*, int, void*);
+                         const std::uint8_t*, std::size_t, std::uint8_t, void*) noexcept;
+    static int on_frame_recv(nghttp2_session*, const nghttp2_frame*, void*) noexcept;
+    static int on_frame_send(nghttp2_session*, const nghttp2_frame*, void*) noexcept;
+    static int on_frame_not_send(nghttp2_session*, const nghttp2_frame*, int, void*) noexcept;
     static int on_data_chunk(nghttp2_session*, std::uint8_t, std::int32_t, const std::uint8_t*,
-                             std::size_t, void*);
-    static int on_stream_close(nghttp2_session*, std::int32_t, std::uint32_t, void*);
-    static int on_error(nghttp2_session*, int, const char*, std::size_t, void*);
+                             std::size_t, void*) noexcept;
+    static int on_stream_close(nghttp2_session*, std::int32_t, std::uint32_t, void*) noexcept;
+    static int on_error(nghttp2_session*, int, const char*, std::size_t, void*) noexcept;
     static ssize_t read_upload(nghttp2_session*, std::int32_t, std::uint8_t*, std::size_t,
-                               std::uint32_t*, nghttp2_data_source*, void*);
+                               std::uint32_t*, nghttp2_data_source*, void*) noexcept;
     /// Fetches the next upload piece of stream `id`, then lets nghttp2 send it.
     asio::awaitable<void> fill_upload(std::shared_ptr<Http2Connection> self, std::int32_t id,
                                       std::shared_ptr<UploadReader> reader);
     static ssize_t read_body(nghttp2_session*, std::int32_t, std::uint8_t*, std::size_t,
-                             std::uint32_t*, nghttp2_data_source*, void*);
+                             std::uint32_t*, nghttp2_data_source*, void*) noexcept;
 
     StreamState* stream_of(std::int32_t id) const noexcept {
         return static_cast<StreamState*>(nghttp2_session_get_stream_user_data(session_, id));
@@ -395,6 +406,7 @@ void Http2Connection<Stream>::throw_stream_error(StreamState& st, std::string_vi
         std::string why = "the server refused the HTTP/2 stream (REFUSED_STREAM)";
         if (goaway_ && st.id > goaway_last_stream_) {
             why = "the server is closing the HTTP/2 connection (GOAWAY " + code_name(goaway_code_) +
+                  (goaway_debug_.empty() ? "" : ": " + printable(goaway_debug_)) +
                   ", last stream " + std::to_string(goaway_last_stream_) +
                   ") and did not process the request";
         }
@@ -641,246 +653,273 @@ asio::awaitable<void> Http2Connection<Stream>::exchange(Exchange& ex) {
 
 template <class Stream>
 int Http2Connection<Stream>::on_begin_headers(nghttp2_session*, const nghttp2_frame* frame,
-                                              void* user) {
-    auto* self = static_cast<Http2Connection*>(user);
-    if (StreamState* st = self->stream_of(frame->hd.stream_id)) {
-        st->block = StreamState::Block::unknown;
-        if (st->ex && !st->ex->response_started) {
-            st->ex->response_started = true;
-            st->ex->response.timings.first_byte = Clock::now() - st->sent_at;
+                                              void* user) noexcept {
+    return guarded([&]() -> int {
+        auto* self = static_cast<Http2Connection*>(user);
+        if (StreamState* st = self->stream_of(frame->hd.stream_id)) {
+            st->block = StreamState::Block::unknown;
+            if (st->ex && !st->ex->response_started) {
+                st->ex->response_started = true;
+                st->ex->response.timings.first_byte = Clock::now() - st->sent_at;
+            }
         }
-    }
-    return 0;
+        return 0;
+    });
 }
 
 template <class Stream>
 int Http2Connection<Stream>::on_header(nghttp2_session* session, const nghttp2_frame* frame,
                                        const std::uint8_t* name_data, std::size_t name_size,
                                        const std::uint8_t* value_data, std::size_t value_size,
-                                       std::uint8_t, void* user) {
-    auto* self = static_cast<Http2Connection*>(user);
-    StreamState* st = self->stream_of(frame->hd.stream_id);
-    if (!st || frame->hd.type != NGHTTP2_HEADERS) return 0;
-    const std::string_view name(reinterpret_cast<const char*>(name_data), name_size);
-    const std::string_view value(reinterpret_cast<const char*>(value_data), value_size);
-    st->header_bytes += name.size() + value.size() + 32; // RFC 9113 §6.5.2 accounting
-    ++st->header_count;
-    const bool too_many = st->header_count > self->max_header_count_;
-    if (st->header_bytes > self->max_header_bytes_ || too_many) {
-        st->fail(errc::protocol_error,
-                 too_many ? "more header fields than max_header_count (" +
-                                std::to_string(self->max_header_count_) + ")"
-                          : std::string("the response head exceeds max_header_bytes"));
-        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_CANCEL);
-        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    }
-    if (!st->ex) { // streamed, head handed over: only trailers can follow
-        if (!name.starts_with(':')) st->trailers.add(std::string(name), std::string(value));
-        return 0;
-    }
-    Response& response = st->ex->response;
-    if (name == ":status") {
-        int status = 0;
-        std::from_chars(value.data(), value.data() + value.size(), status);
-        if (status >= 100 && status < 200) {
-            st->block = StreamState::Block::interim;
-        } else {
-            st->block = StreamState::Block::final_response;
-            response.status = status;
-            response.reason = std::string(boost::beast::http::obsolete_reason(
-                static_cast<boost::beast::http::status>(status)));
-            if (response.reason == "<unknown-status>") response.reason.clear();
+                                       std::uint8_t, void* user) noexcept {
+    return guarded([&]() -> int {
+        auto* self = static_cast<Http2Connection*>(user);
+        StreamState* st = self->stream_of(frame->hd.stream_id);
+        if (!st || frame->hd.type != NGHTTP2_HEADERS) return 0;
+        const std::string_view name(reinterpret_cast<const char*>(name_data), name_size);
+        const std::string_view value(reinterpret_cast<const char*>(value_data), value_size);
+        st->header_bytes += name.size() + value.size() + 32; // RFC 9113 §6.5.2 accounting
+        ++st->header_count;
+        const bool too_many = st->header_count > self->max_header_count_;
+        if (st->header_bytes > self->max_header_bytes_ || too_many) {
+            st->fail(errc::protocol_error,
+                     too_many ? "more header fields than max_header_count (" +
+                                    std::to_string(self->max_header_count_) + ")"
+                              : std::string("the response head exceeds max_header_bytes"));
+            nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
+                                      NGHTTP2_CANCEL);
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        }
+        if (!st->ex) { // streamed, head handed over: only trailers can follow
+            if (!name.starts_with(':')) st->trailers.add(std::string(name), std::string(value));
+            return 0;
+        }
+        Response& response = st->ex->response;
+        if (name == ":status") {
+            int status = 0;
+            std::from_chars(value.data(), value.data() + value.size(), status);
+            if (status >= 100 && status < 200) {
+                st->block = StreamState::Block::interim;
+            } else {
+                st->block = StreamState::Block::final_response;
+                response.status = status;
+                response.reason = std::string(boost::beast::http::obsolete_reason(
+                    static_cast<boost::beast::http::status>(status)));
+                if (response.reason == "<unknown-status>") response.reason.clear();
+            }
+            return 0;
+        }
+        if (name.starts_with(':')) return 0;
+        switch (st->block) {
+            case StreamState::Block::final_response:
+                response.headers.add(std::string(name), std::string(value));
+                break;
+            case StreamState::Block::unknown: // a block without :status after the response:
+                                              // trailers
+                if (response.status != 0)
+                    response.trailers.add(std::string(name), std::string(value));
+                break;
+            case StreamState::Block::interim:
+                break;
         }
         return 0;
-    }
-    if (name.starts_with(':')) return 0;
-    switch (st->block) {
-        case StreamState::Block::final_response:
-            response.headers.add(std::string(name), std::string(value));
-            break;
-        case StreamState::Block::unknown: // a block without :status after the response: trailers
-            if (response.status != 0) response.trailers.add(std::string(name), std::string(value));
-            break;
-        case StreamState::Block::interim:
-            break;
-    }
-    return 0;
+    });
 }
 
 template <class Stream>
 int Http2Connection<Stream>::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame,
-                                           void* user) {
-    auto* self = static_cast<Http2Connection*>(user);
-    switch (frame->hd.type) {
-        case NGHTTP2_HEADERS:
-        case NGHTTP2_DATA:
-            if (StreamState* st = self->stream_of(frame->hd.stream_id)) {
-                st->last_progress = Clock::now();
-                if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) st->response_ended = true;
-                if (st->streaming && frame->hd.type == NGHTTP2_HEADERS &&
-                    st->block == StreamState::Block::final_response && !st->head_done) {
-                    st->head_done = true;
-                    st->wake();
+                                           void* user) noexcept {
+    return guarded([&]() -> int {
+        auto* self = static_cast<Http2Connection*>(user);
+        switch (frame->hd.type) {
+            case NGHTTP2_HEADERS:
+            case NGHTTP2_DATA:
+                if (StreamState* st = self->stream_of(frame->hd.stream_id)) {
+                    st->last_progress = Clock::now();
+                    if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) st->response_ended = true;
+                    if (st->streaming && frame->hd.type == NGHTTP2_HEADERS &&
+                        st->block == StreamState::Block::final_response && !st->head_done) {
+                        st->head_done = true;
+                        st->wake();
+                    }
                 }
-            }
-            break;
-        case NGHTTP2_RST_STREAM:
-            if (StreamState* st = self->stream_of(frame->hd.stream_id)) st->reset_by_peer = true;
-            break;
-        case NGHTTP2_GOAWAY:
-            self->goaway_ = true;
-            self->goaway_last_stream_ = frame->goaway.last_stream_id;
-            self->goaway_code_ = frame->goaway.error_code;
-            self->goaway_debug_.assign(reinterpret_cast<const char*>(frame->goaway.opaque_data),
-                                       std::min<std::size_t>(frame->goaway.opaque_data_len, 200));
-            break;
-        case NGHTTP2_PING:
-            if (frame->hd.flags & NGHTTP2_FLAG_ACK) self->ping_outstanding_ = false;
-            break;
-        case NGHTTP2_SETTINGS:
-            if (!(frame->hd.flags & NGHTTP2_FLAG_ACK)) {
-                self->settings_received_ = true;
-                self->capacity_grew_ = true; // the stream limit is known, or may have risen
-            }
-            break;
-        default:
-            break;
-    }
-    return 0;
+                break;
+            case NGHTTP2_RST_STREAM:
+                if (StreamState* st = self->stream_of(frame->hd.stream_id))
+                    st->reset_by_peer = true;
+                break;
+            case NGHTTP2_GOAWAY:
+                self->goaway_ = true;
+                self->goaway_last_stream_ = frame->goaway.last_stream_id;
+                self->goaway_code_ = frame->goaway.error_code;
+                self->goaway_debug_.assign(
+                    reinterpret_cast<const char*>(frame->goaway.opaque_data),
+                    std::min<std::size_t>(frame->goaway.opaque_data_len, 200));
+                break;
+            case NGHTTP2_PING:
+                if (frame->hd.flags & NGHTTP2_FLAG_ACK) self->ping_outstanding_ = false;
+                break;
+            case NGHTTP2_SETTINGS:
+                if (!(frame->hd.flags & NGHTTP2_FLAG_ACK)) {
+                    self->settings_received_ = true;
+                    self->capacity_grew_ = true; // the stream limit is known, or may have risen
+                }
+                break;
+            default:
+                break;
+        }
+        return 0;
+    });
 }
 
 template <class Stream>
 int Http2Connection<Stream>::on_error(nghttp2_session*, int, const char* message, std::size_t size,
-                                      void* user) {
-    static_cast<Http2Connection*>(user)->last_error_.assign(message,
-                                                            std::min<std::size_t>(size, 200));
-    return 0;
+                                      void* user) noexcept {
+    return guarded([&]() -> int {
+        static_cast<Http2Connection*>(user)->last_error_.assign(message,
+                                                                std::min<std::size_t>(size, 200));
+        return 0;
+    });
 }
 
 template <class Stream>
 int Http2Connection<Stream>::on_frame_send(nghttp2_session*, const nghttp2_frame* frame,
-                                           void* user) {
-    auto* self = static_cast<Http2Connection*>(user);
-    if (frame->hd.type == NGHTTP2_GOAWAY) {
-        self->sent_goaway_ = true;
-        self->sent_goaway_code_ = frame->goaway.error_code;
+                                           void* user) noexcept {
+    return guarded([&]() -> int {
+        auto* self = static_cast<Http2Connection*>(user);
+        if (frame->hd.type == NGHTTP2_GOAWAY) {
+            self->sent_goaway_ = true;
+            self->sent_goaway_code_ = frame->goaway.error_code;
+            return 0;
+        }
+        if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) return 0;
+        if (StreamState* st = self->stream_of(frame->hd.stream_id)) {
+            st->last_progress = Clock::now();
+            if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) st->request_sent = true;
+        }
         return 0;
-    }
-    if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) return 0;
-    if (StreamState* st = self->stream_of(frame->hd.stream_id)) {
-        st->last_progress = Clock::now();
-        if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) st->request_sent = true;
-    }
-    return 0;
+    });
 }
 
 template <class Stream>
 int Http2Connection<Stream>::on_frame_not_send(nghttp2_session*, const nghttp2_frame* frame,
-                                               int lib_error, void* user) {
-    auto* self = static_cast<Http2Connection*>(user);
-    if (frame->hd.type != NGHTTP2_HEADERS) return 0;
-    if (StreamState* st = self->stream_of(frame->hd.stream_id)) {
-        // The request never left: after a GOAWAY, or the stream ids ran out.
-        st->close_code = NGHTTP2_REFUSED_STREAM;
-        st->closed = true;
-        st->fail(errc::stream_refused, std::string("the HTTP/2 request could not be sent (") +
-                                           nghttp2_strerror(lib_error) + ")");
-        if (st->ex) st->ex->refused = true;
-    }
-    return 0;
+                                               int lib_error, void* user) noexcept {
+    return guarded([&]() -> int {
+        auto* self = static_cast<Http2Connection*>(user);
+        if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+        if (StreamState* st = self->stream_of(frame->hd.stream_id)) {
+            // The request never left: after a GOAWAY, or the stream ids ran out.
+            st->close_code = NGHTTP2_REFUSED_STREAM;
+            st->closed = true;
+            st->fail(errc::stream_refused, std::string("the HTTP/2 request could not be sent (") +
+                                               nghttp2_strerror(lib_error) + ")");
+            if (st->ex) st->ex->refused = true;
+        }
+        return 0;
+    });
 }
 
 template <class Stream>
 int Http2Connection<Stream>::on_data_chunk(nghttp2_session* session, std::uint8_t, std::int32_t id,
-                                           const std::uint8_t* data, std::size_t size, void* user) {
-    auto* self = static_cast<Http2Connection*>(user);
-    StreamState* st = self->stream_of(id);
-    if (st && st->streaming && !st->error) {
-        // Kept until read; the window reopens then (Http2Body::read). A fresh buffer (the
-        // last one went to the reader) is sized for a read's worth at once.
-        if (st->pending.empty()) st->pending.reserve(std::max(size, pending_reserve));
-        st->pending.append(reinterpret_cast<const char*>(data), size);
+                                           const std::uint8_t* data, std::size_t size,
+                                           void* user) noexcept {
+    return guarded([&]() -> int {
+        auto* self = static_cast<Http2Connection*>(user);
+        StreamState* st = self->stream_of(id);
+        if (st && st->streaming && !st->error) {
+            // Kept until read; the window reopens then (Http2Body::read). A fresh buffer (the
+            // last one went to the reader) is sized for a read's worth at once.
+            if (st->pending.empty()) st->pending.reserve(std::max(size, pending_reserve));
+            st->pending.append(reinterpret_cast<const char*>(data), size);
+            st->last_progress = Clock::now();
+            st->wake();
+            return 0;
+        }
+        // A buffered exchange consumes the body at once, so the windows reopen at once.
+        nghttp2_session_consume(session, id, size);
+        if (!st || st->error) return 0;
+        std::string& body = st->ex->response.body;
+        if (body.size() + size > st->ex->limits->max_response_bytes) {
+            st->fail(errc::body_too_large, "the body exceeds max_response_bytes");
+            nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+            return 0;
+        }
+        body.append(reinterpret_cast<const char*>(data), size);
         st->last_progress = Clock::now();
-        st->wake();
         return 0;
-    }
-    // A buffered exchange consumes the body at once, so the windows reopen at once.
-    nghttp2_session_consume(session, id, size);
-    if (!st || st->error) return 0;
-    std::string& body = st->ex->response.body;
-    if (body.size() + size > st->ex->limits->max_response_bytes) {
-        st->fail(errc::body_too_large, "the body exceeds max_response_bytes");
-        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
-        return 0;
-    }
-    body.append(reinterpret_cast<const char*>(data), size);
-    st->last_progress = Clock::now();
-    return 0;
+    });
 }
 
 template <class Stream>
 int Http2Connection<Stream>::on_stream_close(nghttp2_session*, std::int32_t id, std::uint32_t code,
-                                             void* user) {
-    auto* self = static_cast<Http2Connection*>(user);
-    if (StreamState* st = self->stream_of(id)) {
-        st->closed = true;
-        // A complete response stands even if the server then resets the stream (it may
-        // send RST_STREAM NO_ERROR to stop an upload it no longer needs, RFC 9113 §8.1).
-        if (!st->response_ended) st->close_code = code;
-        st->wake();
-    }
-    return 0;
+                                             void* user) noexcept {
+    return guarded([&]() -> int {
+        auto* self = static_cast<Http2Connection*>(user);
+        if (StreamState* st = self->stream_of(id)) {
+            st->closed = true;
+            // A complete response stands even if the server then resets the stream (it may
+            // send RST_STREAM NO_ERROR to stop an upload it no longer needs, RFC 9113 §8.1).
+            if (!st->response_ended) st->close_code = code;
+            st->wake();
+        }
+        return 0;
+    });
 }
 
 template <class Stream>
 ssize_t Http2Connection<Stream>::read_body(nghttp2_session* session, std::int32_t id,
                                            std::uint8_t* buffer, std::size_t length,
-                                           std::uint32_t* flags, nghttp2_data_source*, void* user) {
-    auto* self = static_cast<Http2Connection*>(user);
-    (void)session;
-    StreamState* st = self->stream_of(id);
-    if (!st) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; // the exchange is gone
-    const std::string_view body = st->request_body;
-    const std::size_t n = std::min(length, body.size() - st->body_offset);
-    std::memcpy(buffer, body.data() + st->body_offset, n);
-    st->body_offset += n;
-    if (st->body_offset == body.size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
-    return static_cast<ssize_t>(n);
+                                           std::uint32_t* flags, nghttp2_data_source*,
+                                           void* user) noexcept {
+    return guarded([&]() -> ssize_t {
+        auto* self = static_cast<Http2Connection*>(user);
+        (void)session;
+        StreamState* st = self->stream_of(id);
+        if (!st) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; // the exchange is gone
+        const std::string_view body = st->request_body;
+        const std::size_t n = std::min(length, body.size() - st->body_offset);
+        std::memcpy(buffer, body.data() + st->body_offset, n);
+        st->body_offset += n;
+        if (st->body_offset == body.size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
+        return static_cast<ssize_t>(n);
+    });
 }
 
 template <class Stream>
 ssize_t Http2Connection<Stream>::read_upload(nghttp2_session*, std::int32_t id,
                                              std::uint8_t* buffer, std::size_t length,
                                              std::uint32_t* flags, nghttp2_data_source*,
-                                             void* user) {
-    auto* self = static_cast<Http2Connection*>(user);
-    StreamState* st = self->stream_of(id);
-    if (!st) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; // the exchange is gone
-    if (st->upload_offset < st->upload_buffer.size()) {
-        const std::size_t n = std::min(length, st->upload_buffer.size() - st->upload_offset);
-        std::memcpy(buffer, st->upload_buffer.data() + st->upload_offset, n);
-        st->upload_offset += n;
-        if (st->upload_offset == st->upload_buffer.size()) {
-            st->upload_buffer.clear();
-            st->upload_offset = 0;
+                                             void* user) noexcept {
+    return guarded([&]() -> ssize_t {
+        auto* self = static_cast<Http2Connection*>(user);
+        StreamState* st = self->stream_of(id);
+        if (!st) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; // the exchange is gone
+        if (st->upload_offset < st->upload_buffer.size()) {
+            const std::size_t n = std::min(length, st->upload_buffer.size() - st->upload_offset);
+            std::memcpy(buffer, st->upload_buffer.data() + st->upload_offset, n);
+            st->upload_offset += n;
+            if (st->upload_offset == st->upload_buffer.size()) {
+                st->upload_buffer.clear();
+                st->upload_offset = 0;
+            }
+            return static_cast<ssize_t>(n);
         }
-        return static_cast<ssize_t>(n);
-    }
-    if (st->upload_done) {
-        *flags |= NGHTTP2_DATA_FLAG_EOF;
-        return 0;
-    }
-    if (!st->upload_filling) {
-        st->upload_filling = true;
-        // Posted: co_spawn would start it at once, inside this callback, before nghttp2
-        // has deferred the data that resume_data then resumes.
-        asio::post(self->stream_.get_executor(),
-                   [c = self->shared_from_this(), id, reader = st->upload] {
-                       asio::co_spawn(c->stream_.get_executor(), c->fill_upload(c, id, reader),
-                                      asio::detached);
-                   });
-    }
-    return NGHTTP2_ERR_DEFERRED;
+        if (st->upload_done) {
+            *flags |= NGHTTP2_DATA_FLAG_EOF;
+            return 0;
+        }
+        if (!st->upload_filling) {
+            st->upload_filling = true;
+            // Posted: co_spawn would start it at once, inside this callback, before nghttp2
+            // has deferred the data that resume_data then resumes.
+            asio::post(self->stream_.get_executor(),
+                       [c = self->shared_from_this(), id, reader = st->upload] {
+                           asio::co_spawn(c->stream_.get_executor(), c->fill_upload(c, id, reader),
+                                          asio::detached);
+                       });
+        }
+        return NGHTTP2_ERR_DEFERRED;
+    });
 }
 
 template <class Stream>
@@ -923,13 +962,15 @@ asio::awaitable<void> Http2Connection<Stream>::read_loop(
                 shutdown(errc::protocol_error,
                          "the server broke the HTTP/2 protocol (" +
                              (last_error_.empty() ? std::string("no detail") : last_error_) + ")");
-            } else if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
-                shutdown(errc::connection_closed,
-                         goaway_ ? "the server closed the HTTP/2 connection after GOAWAY " +
-                                       code_name(goaway_code_) +
-                                       (goaway_debug_.empty() ? "" : " (" + goaway_debug_ + ")")
-                                 : std::string("the server closed the HTTP/2 connection"));
-            } else if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe) {
+            } else if (errc_of_io(ec, errc::read_timeout) == errc::connection_closed) {
+                shutdown(
+                    errc::connection_closed,
+                    goaway_
+                        ? "the server closed the HTTP/2 connection after GOAWAY " +
+                              code_name(goaway_code_) +
+                              (goaway_debug_.empty() ? "" : " (" + printable(goaway_debug_) + ")")
+                        : std::string("the server closed the HTTP/2 connection"));
+            } else if (errc_of_io(ec, errc::read_timeout) == errc::connection_reset) {
                 shutdown(errc::connection_reset,
                          "the HTTP/2 connection was reset: " + ec.message());
             } else {
@@ -992,7 +1033,8 @@ asio::awaitable<void> Http2Connection<Stream>::write_loop(
                                                               : errc::protocol_error,
                              "the server ended the HTTP/2 connection (GOAWAY " +
                                  code_name(goaway_code_) +
-                                 (goaway_debug_.empty() ? "" : ": " + goaway_debug_) + ")");
+                                 (goaway_debug_.empty() ? "" : ": " + printable(goaway_debug_)) +
+                                 ")");
                 } else {
                     shutdown(errc::connection_closed, "the HTTP/2 session ended");
                 }
@@ -1011,7 +1053,7 @@ asio::awaitable<void> Http2Connection<Stream>::write_loop(
         writing_ = false;
         if (!open_) co_return;
         if (ec) {
-            shutdown(ec == asio::error::connection_reset || ec == asio::error::broken_pipe
+            shutdown(errc_of_io(ec, errc::write_timeout) == errc::connection_reset
                          ? errc::connection_reset
                          : errc::connection_failed,
                      "writing to the HTTP/2 connection failed: " + ec.message());
