@@ -35,7 +35,7 @@ public:
     boost::asio::awaitable<void> exchange(Exchange&) override { co_return; }
     bool available() const noexcept override { return open; }
     bool is_open() const noexcept override { return open; }
-    bool quiet() const noexcept override { return open && !bytes_arrived; }
+    bool quiet() noexcept override { return open && !bytes_arrived; }
     void close() noexcept override { open = false; }
     Version version() const noexcept override { return Version::http_1_1; }
 

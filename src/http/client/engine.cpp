@@ -61,8 +61,8 @@ Engine::Engine(Options o, std::shared_ptr<ResilienceRegistry> shared)
         check_shared_resilience(options, *resilience);
     }
     // TLS files and PEM in the options are loaded, and so checked, now (see NetworkDialer).
-    dialer_ = std::make_unique<NetworkDialer>(options);
     wire_limits_ = WireLimits::of(options);
+    dialer_ = std::make_unique<NetworkDialer>(options, wire_limits_);
     // Every request starts from the transport's headers and the defaults nector adds.
     default_headers_ = options.headers;
     default_headers_.erase("Content-Length");

@@ -55,7 +55,7 @@ public:
     /// `resilience` holds the breakers and budgets (shared by a factory's transports); null
     /// makes the engine its own.
     Engine(Options options, std::shared_ptr<ResilienceRegistry> resilience);
-    /// Not copied or moved: the dialer and the pool refer to the engine's options.
+    /// Not copied or moved: the dialer and the pool refer to the engine's options and limits.
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
 

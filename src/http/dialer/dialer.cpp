@@ -29,8 +29,8 @@ constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
 } // namespace
 
-NetworkDialer::NetworkDialer(const Options& options)
-    : options_(options), limits_(WireLimits::of(options)) {
+NetworkDialer::NetworkDialer(const Options& options, const WireLimits& limits)
+    : options_(options), limits_(limits) {
     const TlsOptions& t = options_.tls;
     if (!t.ca_file.empty() || !t.ca_pem.empty() || !t.cert_file.empty() || !t.key_file.empty() ||
         !t.cert_pem.empty() || !t.key_pem.empty()) {

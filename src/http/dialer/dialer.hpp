@@ -44,11 +44,12 @@ public:
 /// resolved address tried in turn within Timeout::connect, then TLS for https://.
 class NetworkDialer final : public Dialer {
 public:
-    /// `options` must outlive the dialer (the engine owns both). TLS files and PEM named in
+    /// `options` and `limits` (what the wire keeps of them) must outlive the dialer (the
+    /// engine owns all three). TLS files and PEM named in
     /// the options are loaded now, so a bad one is a ConfigurationError here; without them
     /// the TLS context is made on the first https:// connection (an OpenSSL context and the
     /// system CA store cost a few megabytes a plain-HTTP transport never needs).
-    explicit NetworkDialer(const Options& options);
+    NetworkDialer(const Options& options, const WireLimits& limits);
 
     boost::asio::awaitable<std::shared_ptr<Connection>> dial(const Origin& origin, Timings& timings,
                                                              std::string_view context) override;
@@ -61,7 +62,7 @@ private:
     boost::asio::ssl::context& tls_context();
 
     const Options& options_;
-    WireLimits limits_; ///< what the connections it makes keep of the options
+    const WireLimits& limits_;
     std::shared_ptr<boost::asio::ssl::context> tls_;
     bool system_store_loaded_ = false;
     std::size_t opened_ = 0;

@@ -89,7 +89,7 @@ public:
     virtual bool available() const noexcept = 0;
     /// Checked (once) before an idle connection is reused: false when something arrived
     /// while it was idle (unrequested bytes, or the server's close), so it must be closed.
-    virtual bool quiet() const noexcept { return true; }
+    virtual bool quiet() noexcept { return true; }
     virtual bool is_open() const noexcept = 0;
     virtual void close() noexcept = 0;
     virtual Version version() const noexcept = 0;

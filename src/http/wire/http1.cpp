@@ -157,15 +157,14 @@ public:
     /// Nothing arrived while the connection was idle: no byte in its buffers, nothing
     /// readable on its socket (bytes after a response, or the server's close). Whatever
     /// arrived would be read as the next response, so the connection must not be reused.
-    bool quiet() const noexcept override {
+    bool quiet() noexcept override {
         if (!open_ || buffer_.size() != 0) return false;
         if constexpr (std::is_same_v<Stream, TlsStream>) {
             // TLS: decrypted or undecrypted records held by OpenSSL.
-            SSL* ssl = const_cast<Stream&>(stream_).native_handle();
+            SSL* ssl = stream_.native_handle();
             if (SSL_has_pending(ssl) == 1 || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0) return false;
         }
-        return socket_quiet(
-            boost::beast::get_lowest_layer(const_cast<Stream&>(stream_)).socket().native_handle());
+        return socket_quiet(boost::beast::get_lowest_layer(stream_).socket().native_handle());
     }
     bool is_open() const noexcept override { return open_; }
     void close() noexcept override {

@@ -58,11 +58,6 @@ auto guarded(F&& f) noexcept -> decltype(f()) {
 
 std::string code_name(std::uint32_t code) { return nghttp2_http2_strerror(code); }
 
-// The code of an exception thrown while making an upload's next piece.
-std::error_code code_of_upload(const std::exception_ptr& e) {
-    return code_of(e, errc::serialization_failed);
-}
-
 std::string message_of(const std::exception_ptr& e) {
     try {
         std::rethrow_exception(e);
@@ -938,7 +933,7 @@ asio::awaitable<void> Http2Connection<Stream>::fill_upload(std::shared_ptr<Http2
     st->upload_filling = false;
     if (failure) {
         st->upload_done = true;
-        st->fail(code_of_upload(failure), message_of(failure));
+        st->fail(code_of(failure, errc::serialization_failed), message_of(failure));
         nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
     } else if (piece) {
         st->upload_buffer.append(*piece);
@@ -957,12 +952,13 @@ asio::awaitable<void> Http2Connection<Stream>::read_loop(
         auto [ec, n] = co_await stream_.async_read_some(asio::buffer(in_), nothrow);
         if (!open_) co_return;
         if (ec) {
+            const errc io = errc_of_io(ec, errc::read_timeout);
             if (!goaway_ && nghttp2_session_want_read(session_) == 0) {
                 // nghttp2 ended the session over the server's frames; the close follows.
                 shutdown(errc::protocol_error,
                          "the server broke the HTTP/2 protocol (" +
                              (last_error_.empty() ? std::string("no detail") : last_error_) + ")");
-            } else if (errc_of_io(ec, errc::read_timeout) == errc::connection_closed) {
+            } else if (io == errc::connection_closed) {
                 shutdown(
                     errc::connection_closed,
                     goaway_
@@ -970,7 +966,7 @@ asio::awaitable<void> Http2Connection<Stream>::read_loop(
                               code_name(goaway_code_) +
                               (goaway_debug_.empty() ? "" : " (" + printable(goaway_debug_) + ")")
                         : std::string("the server closed the HTTP/2 connection"));
-            } else if (errc_of_io(ec, errc::read_timeout) == errc::connection_reset) {
+            } else if (io == errc::connection_reset) {
                 shutdown(errc::connection_reset,
                          "the HTTP/2 connection was reset: " + ec.message());
             } else {
