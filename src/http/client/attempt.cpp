@@ -1,7 +1,5 @@
-// The attempt layer: one exchange on a pooled connection (a lease from the pool, the wire
-// exchange, one replay on a stale connection or a refused stream), the buffered body
-// decoded, or a streamed body handed to the caller as a PendingBody.
-#include "http/client/engine.hpp"
+// The attempt layer (attempt.hpp) and the streamed body it may hand up (PendingBody).
+#include "http/client/attempt.hpp"
 
 #include "http/codec/decode.hpp"
 #include "http/errors/bridge.hpp"
@@ -38,8 +36,8 @@ std::unique_ptr<ContentDecoder> decoder_for(const Options& options, const Respon
 
 } // namespace
 
-void Engine::decode(Response& response, std::string_view context) const {
-    auto decoder = decoder_for(options, response, options.max_response_bytes, context);
+void AttemptLayer::decode(Response& response, std::string_view context) const {
+    auto decoder = decoder_for(options_, response, options_.max_response_bytes, context);
     if (!decoder) return;
     std::string decoded;
     decoder->feed(response.body, decoded);
@@ -47,13 +45,14 @@ void Engine::decode(Response& response, std::string_view context) const {
     response.body = std::move(decoded);
 }
 
-PendingBody::PendingBody(std::shared_ptr<Engine> e, Lease l, std::unique_ptr<BodyReader> r,
-                         std::unique_ptr<ContentDecoder> d, std::string c)
-    : engine(std::move(e)),
+PendingBody::PendingBody(std::shared_ptr<const void> o, Lease l, std::unique_ptr<BodyReader> r,
+                         std::unique_ptr<ContentDecoder> d, std::string c, std::size_t max)
+    : owner(std::move(o)),
       lease(std::move(l)),
       reader(std::move(r)),
       decoder(std::move(d)),
-      context(std::move(c)) {}
+      context(std::move(c)),
+      max_response_bytes(max) {}
 
 PendingBody::~PendingBody() {
     reader.reset(); // before the end this abandons the transfer; the lease then closes
@@ -81,8 +80,7 @@ asio::awaitable<std::optional<std::string>> PendingBody::next(std::size_t max) {
     co_return out;
 }
 
-asio::awaitable<void> Engine::exchange(const Prepared& p, bool& sent,
-                                       std::unique_ptr<PendingBody>* stream, Response& response) {
+asio::awaitable<Exchanged> AttemptLayer::operator()(const Prepared& p, CallState& call) {
     const std::string_view method = p.method;
     const Target& target = p.target;
     const std::string_view context = p.context;
@@ -90,82 +88,98 @@ asio::awaitable<void> Engine::exchange(const Prepared& p, bool& sent,
     const bool replayable = !p.upload || p.upload->replayable();
     bool replayed_stale = false;
     bool replayed_refused = false;
-    for (bool first = true;; first = false) {
-        if (!first) response = Response{}; // a replay starts afresh
+    Exchanged result;
+    for (;;) {
+        result.response.emplace(); // a replay starts afresh
+        Response& response = *result.response;
         const auto started = SteadyClock::now();
         Timings timings;
-        // Most calls find a pooled connection: no coroutine for that.
-        Lease lease = pool_->try_acquire(target.origin);
-        if (!lease) lease = co_await pool_->acquire(target.origin, timings, context);
-        const bool reused = lease.reused();
+        Lease lease;
+        std::exception_ptr failure;
         Exchange ex{.method = method,
                     .target = &target,
                     .headers = &p.headers(),
                     .body = p.body,
                     .upload = p.upload,
-                    .limits = &wire_limits_,
+                    .limits = &limits_,
                     .context = context,
                     .response = response,
-                    .stream = stream != nullptr};
-        std::exception_ptr failure;
-        sent = true; // from here on the server may have seen (part of) the request
+                    .stream = call.stream};
         try {
+            // Most calls find a pooled connection: no coroutine for that.
+            lease = pool_.try_acquire(target.origin);
+            if (!lease) lease = co_await pool_.acquire(target.origin, timings, context);
+            // From here on the server may have seen (part of) the request.
+            result.sent = true;
             co_await lease->exchange(ex);
+        } catch (const ConfigurationError&) {
+            throw; // the transport's own options (the system CA store unreadable)
         } catch (const TransportError&) {
             failure = std::current_exception();
         }
         if (failure) {
+            const bool reused = lease && lease.reused();
             lease.release(false);
             // A reused keep-alive connection the server had already closed: nothing of the
             // request was processed, so an idempotent request is replayed once, fresh.
             if (replayable && reused && !replayed_stale && !ex.refused && !ex.response_started &&
                 is_idempotent(method) && code_of(failure) == condition::network) {
                 replayed_stale = true;
-                ++metrics.replays;
+                ++metrics_.replays;
                 continue;
             }
             // HTTP/2 streams the server did not process (REFUSED_STREAM, or above a
             // GOAWAY's last stream id) are replayed once, whatever the method.
             if (replayable && ex.refused && !replayed_refused) {
                 replayed_refused = true;
-                ++metrics.replays;
+                ++metrics_.replays;
                 continue;
             }
-            std::rethrow_exception(failure);
+            result.response.reset();
+            result.error = std::move(failure);
+            co_return result;
         }
-        if (ex.body_reader) {
-            const Response& r = ex.response;
-            const bool redirect =
-                options.follow_redirects && r.is_redirect() && r.headers.contains("Location");
-            if (r.status < 400 && !redirect) { // the body streams to the caller
-                timings.first_byte = r.timings.first_byte;
-                timings.total = SteadyClock::now() - started;
-                ex.response.timings = timings;
-                *stream = std::make_unique<PendingBody>(
-                    shared_from_this(), std::move(lease), std::move(ex.body_reader),
-                    decoder_for(options, ex.response, options.max_decoded_bytes, context),
-                    std::string(context));
-                co_return;
-            }
-            // Read whole: it is retried, redirected or becomes a status error.
-            for (;;) {
-                const bool more = co_await ex.body_reader->read(ex.response.body, 64 * 1024);
-                if (!more) break;
-                if (ex.response.body.size() > options.max_response_bytes) {
-                    throw_error(errc::body_too_large,
-                                std::string(context) +
-                                    ": reading the response: the body exceeds max_response_bytes");
+        try {
+            if (ex.body_reader) {
+                const bool redirect = options_.follow_redirects && response.is_redirect() &&
+                                      response.headers.contains("Location");
+                if (response.status < 400 && !redirect) { // the body streams to the caller
+                    timings.first_byte = response.timings.first_byte;
+                    timings.total = SteadyClock::now() - started;
+                    response.timings = timings;
+                    result.body = std::make_unique<PendingBody>(
+                        call.owner, std::move(lease), std::move(ex.body_reader),
+                        decoder_for(options_, response, options_.max_decoded_bytes, context),
+                        std::string(context), options_.max_response_bytes);
+                    co_return result;
                 }
+                // Read whole: it is retried, redirected or becomes a status error.
+                for (;;) {
+                    const bool more = co_await ex.body_reader->read(response.body, 64 * 1024);
+                    if (!more) break;
+                    if (response.body.size() > options_.max_response_bytes) {
+                        throw_error(errc::body_too_large, std::string(context) +
+                                                              ": reading the response: the body "
+                                                              "exceeds max_response_bytes");
+                    }
+                }
+                ex.keep_alive = ex.body_reader->keep_alive();
+                response.trailers = ex.body_reader->trailers();
             }
-            ex.keep_alive = ex.body_reader->keep_alive();
-            ex.response.trailers = ex.body_reader->trailers();
+            lease.finish(ex.keep_alive);
+            decode(response, context);
+        } catch (const TransportError&) {
+            failure = std::current_exception();
         }
-        lease.finish(ex.keep_alive);
-        decode(ex.response, context);
-        timings.first_byte = ex.response.timings.first_byte;
+        if (failure) {
+            result.response.reset();
+            result.error = std::move(failure);
+            co_return result;
+        }
+        timings.first_byte = response.timings.first_byte;
         timings.total = SteadyClock::now() - started;
-        ex.response.timings = timings;
-        co_return;
+        response.timings = timings;
+        co_return result;
     }
 }
 

@@ -48,9 +48,8 @@ asio::awaitable<Response> Core::request(HttpMessage&& message) {
 
 asio::awaitable<ResponseStream> Core::stream(HttpMessage message) {
     auto engine = engine_;
-    std::unique_ptr<PendingBody> body;
-    Response head = co_await engine->request(engine, std::move(message), &body);
-    co_return ResponseStream(std::move(head), std::move(body), *engine->executor);
+    Streamed streamed = co_await engine->stream(engine, std::move(message));
+    co_return ResponseStream(std::move(streamed.head), std::move(streamed.body), *engine->executor);
 }
 
 void Core::close() noexcept {

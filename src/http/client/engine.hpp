@@ -1,12 +1,20 @@
-// The engine behind HTTPTransport: the composition root of a transport (options, default
-// headers, pool, resilience registry, metrics) and the layers of a call, defined one layer a
-// file: engine.cpp (construction, metrics), call.cpp (deadline, retries, breaker),
-// redirects.cpp, attempt.cpp (pool lease, exchange, replay, streamed body), prepare.cpp.
-// The client room may include every room below it (docs/architecture.md).
+// The engine behind HTTPTransport, the composition root of a transport: it owns the
+// options, the resilience registry, the pool (which owns the dialer) and the metrics, and
+// stacks the layers of a call once it is bound to an executor:
+//
+//   deadline → retry → breaker → redirects → attempt   (docs/architecture.md)
+//
+// The client room may include every room below it.
 #pragma once
 
+#include "http/client/attempt.hpp"
+#include "http/client/breaker.hpp"
+#include "http/client/call.hpp"
+#include "http/client/deadline.hpp"
+#include "http/client/exchange.hpp"
+#include "http/client/prepare.hpp"
+#include "http/client/redirects.hpp"
 #include "http/dialer/dialer.hpp"
-#include "http/message/body.hpp"
 #include "http/pool/pool.hpp"
 #include "nector/http/message.hpp"
 #include "nector/http/metrics.hpp"
@@ -20,34 +28,8 @@
 #include <deque>
 #include <memory>
 #include <optional>
-#include <string>
-#include <unordered_map>
 
 namespace nector::http::detail {
-
-class ContentDecoder;
-class Engine;
-
-/// The body of a streamed response, still on its connection: its lease, the connection's
-/// reader and the content decoder. Destroyed before the end, it abandons the transfer.
-struct PendingBody {
-    PendingBody(std::shared_ptr<Engine> e, Lease l, std::unique_ptr<BodyReader> r,
-                std::unique_ptr<ContentDecoder> d, std::string c);
-    ~PendingBody();
-    PendingBody(const PendingBody&) = delete;
-    PendingBody& operator=(const PendingBody&) = delete;
-
-    /// The next decoded bytes (at most about `max`), or nullopt at the end of the body.
-    boost::asio::awaitable<std::optional<std::string>> next(std::size_t max);
-
-    std::shared_ptr<Engine> engine; // keeps the pool the lease points into
-    Lease lease;
-    std::unique_ptr<BodyReader> reader;
-    std::unique_ptr<ContentDecoder> decoder;
-    std::string context;
-    Headers trailers; ///< once ended
-    bool ended = false;
-};
 
 class Engine : public std::enable_shared_from_this<Engine> {
 public:
@@ -55,17 +37,18 @@ public:
     /// `resilience` holds the breakers and budgets (shared by a factory's transports); null
     /// makes the engine its own.
     Engine(Options options, std::shared_ptr<ResilienceRegistry> resilience);
-    /// Not copied or moved: the dialer and the pool refer to the engine's options and limits.
+    /// Not copied or moved: the layers refer to the engine's options, limits and metrics.
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
+    ~Engine();
 
+    /// Makes the pool and stacks the layers on `executor` (once; later calls do nothing).
     void bind(boost::asio::any_io_executor executor);
-    /// One call. With `stream`, a successful final response comes back with its body left
-    /// on the connection in `*stream` (responses to be retried, redirected or mapped to a
-    /// status error are still read whole). `self` (this engine) is held by the call from
-    /// the moment the awaitable is made.
-    boost::asio::awaitable<Response> request(std::shared_ptr<Engine> self, HttpMessage&& message,
-                                             std::unique_ptr<PendingBody>* stream = nullptr);
+    /// One call, its body read whole. `self` (this engine) is held by the call.
+    boost::asio::awaitable<Response> request(std::shared_ptr<Engine> self, HttpMessage&& message);
+    /// One call whose final response's body is left on its connection (responses to be
+    /// retried, redirected or mapped to a status error are still read whole).
+    boost::asio::awaitable<Streamed> stream(std::shared_ptr<Engine> self, HttpMessage&& message);
     void close() noexcept;
 
     Options options;
@@ -78,90 +61,26 @@ public:
     Metrics snapshot() const;
 
 private:
-    /// A request ready for the wire: validated, URL resolved, headers merged, body encoded.
-    struct Prepared {
-        std::string method;
-        Target target;
-        /// The headers to send: the engine's merged defaults themselves (no copy) until the
-        /// request adds or changes one, then its own.
-        const Headers& headers() const noexcept { return own_headers ? *own_headers : *defaults; }
-        Headers& mutable_headers() {
-            if (!own_headers) own_headers = *defaults;
-            return *own_headers;
-        }
-        const Headers* defaults = nullptr;
-        std::optional<Headers> own_headers;
-        std::string body;
-        std::shared_ptr<const UploadBody> upload; ///< instead of `body`: sent piece by piece
-        std::string context;                      ///< "METHOD URL" for messages
+    /// The layers of a call, top to bottom, each holding the one below.
+    struct Layers {
+        Layers(Engine& e, boost::asio::any_io_executor executor);
+        AttemptLayer attempt;
+        RedirectLayer redirects;
+        BreakerLayer breaker;
+        RetryLayer retry;
+        DeadlineLayer deadline;
     };
-    struct CallState {
-        std::chrono::steady_clock::time_point started;
-        std::size_t attempts = 0;
-        int status = 0;                                 ///< of the last response, 0 if none
-        std::unique_ptr<PendingBody>* stream = nullptr; ///< a streamed call's body
-        std::string context;                            ///< "METHOD URL", once prepared
-    };
-    /// Throws not_connected unless connect() bound the engine to an executor.
-    void check_connected(const HttpMessage& message) const;
-    /// Not a coroutine, so that it may catch and rethrow with context (GCC 12).
-    Prepared prepare(HttpMessage& message) const;
-    /// The whole call, the request's one coroutine frame here: the request prepared, then
-    /// retries around breaker-guarded attempts (docs/resilience.md). `outer` is the state
-    /// a timed call reads (else the call keeps its own); `self` holds the engine.
-    boost::asio::awaitable<Response> call(
-        std::shared_ptr<Engine> self, HttpMessage message, std::unique_ptr<PendingBody>* stream,
-        CallState* outer, std::optional<std::chrono::steady_clock::time_point> deadline);
-    /// call() under Timeout::total.
-    boost::asio::awaitable<Response> timed_call(std::shared_ptr<Engine> self, HttpMessage message,
-                                                std::unique_ptr<PendingBody>* stream);
-    /// Stamps `response` with the request's method and URL; true unless it is a redirect
-    /// to follow.
-    bool is_final(const Prepared& p, Response& response) const;
-    /// The rest of an attempt whose first response, in `response`, is a redirect to
-    /// follow: the exchanges it leads to, the last one's response left in `response`.
-    /// `sent` turns true once a request byte may have reached a server.
-    boost::asio::awaitable<void> redirects(const Prepared& p, Response& response, bool& sent,
-                                           std::unique_ptr<PendingBody>* stream);
-    /// One exchange (replayed once on a stale connection or a refused stream), its
-    /// response written into `response`, which starts empty.
-    boost::asio::awaitable<void> exchange(const Prepared& p, bool& sent,
-                                          std::unique_ptr<PendingBody>* stream, Response& response);
-    /// Decodes a whole buffered body per its Content-Encoding (when decode_content is on),
-    /// bounded by max_response_bytes.
-    void decode(Response& response, std::string_view context) const;
-    /// Runs the on_response hook on a final response.
-    void finish(Response& response);
-    struct Outcome {
-        std::optional<Response> response;
-        std::exception_ptr error;
-    };
-    /// `operation`'s result or exception, as a value.
-    static boost::asio::awaitable<Outcome> outcome_of(boost::asio::awaitable<Response> operation);
-    void record_call(std::chrono::steady_clock::time_point started, int status) noexcept;
+    /// A call made before connect(): it fails with not_connected when awaited.
+    template <class Result>
+    boost::asio::awaitable<Result> unbound(HttpMessage message) const;
 
-    /// An origin's breaker and retry budget from the registry (which keeps them for its
-    /// lifetime), looked up once per origin rather than once per call.
-    struct OriginResilience {
-        std::string key; ///< the registry's spelling, "http://host:port"
-        std::shared_ptr<CircuitBreaker> breaker;
-        std::shared_ptr<RetryBudget> budget;
-    };
-    struct OriginHash {
-        std::size_t operator()(const Origin& o) const noexcept {
-            return std::hash<std::string>{}(o.host) ^ (std::size_t{o.port} << 1 | (o.tls ? 1 : 0));
-        }
-    };
-    const OriginResilience& resilience_of(const Origin& origin);
-
+    WireLimits wire_limits_; ///< the options as the wire sees them
+    Preparer prepare_;
     /// Made with the engine (so that TLS files are checked at once), handed to the pool
     /// when the engine is bound to an executor.
     std::unique_ptr<NetworkDialer> dialer_;
-    WireLimits wire_limits_;  ///< the options as the wire sees them
-    Headers default_headers_; ///< options.headers with User-Agent, Accept, Accept-Encoding
-    bool defaults_valid_ = false;
-    std::unordered_map<Origin, OriginResilience, OriginHash> resilience_of_; // nodes stay put
     std::unique_ptr<Pool> pool_;
+    std::unique_ptr<Layers> layers_;
 };
 
 } // namespace nector::http::detail

@@ -1,9 +1,8 @@
-// Request preparation: the message validated, its URL resolved against base_url, the
-// engine's default headers merged with its own, its body encoded, credentials from the URL
-// turned into Basic auth.
-#include "http/client/engine.hpp"
+// Request preparation (prepare.hpp).
+#include "http/client/prepare.hpp"
 
 #include "detail/base64.hpp"
+#include "http/codec/decode.hpp"
 #include "http/errors/bridge.hpp"
 #include "http/message/body.hpp"
 #include "http/message/url.hpp"
@@ -20,14 +19,33 @@ std::string basic_credentials(std::string_view userinfo) {
 
 } // namespace
 
-Engine::Prepared Engine::prepare(HttpMessage& message) const {
+Preparer::Preparer(const Options& options) : options_(options) {
+    default_headers_ = options.headers;
+    default_headers_.erase("Content-Length");
+    default_headers_.erase("Transfer-Encoding");
+    if (!options.user_agent.empty() && !default_headers_.contains("User-Agent")) {
+        default_headers_.set("User-Agent", options.user_agent);
+    }
+    if (!default_headers_.contains("Accept")) default_headers_.set("Accept", "*/*");
+    if (options.decode_content && !default_headers_.contains("Accept-Encoding")) {
+        default_headers_.set("Accept-Encoding", std::string(accept_encoding()));
+    }
+    try {
+        for (const auto& [name, value] : default_headers_) validate_header(name, value);
+        defaults_valid_ = true;
+    } catch (const TransportError&) {
+        defaults_valid_ = false; // each request reports it (a bad user_agent, say)
+    }
+}
+
+Prepared Preparer::operator()(HttpMessage& message) const {
     Prepared p;
     try {
         validate_method(message.method);
         p.method = message.method;
         p.target = message.params.empty()
-                       ? make_target(options.base_url, message.url)
-                       : make_target(options.base_url, append_query(message.url, message.params));
+                       ? make_target(options_.base_url, message.url)
+                       : make_target(options_.base_url, append_query(message.url, message.params));
         p.context = p.method + " " + p.target.url;
         // Only multipart bodies need a (random) boundary.
         const std::string boundary = message.files.empty() ? std::string() : make_boundary();
@@ -37,7 +55,7 @@ Engine::Prepared Engine::prepare(HttpMessage& message) const {
         const std::string_view content_type = upload ? std::string_view(upload->content_type)
                                               : body ? std::string_view(body->content_type)
                                                      : std::string_view();
-        // The transport's headers and defaults were merged once (see Engine::Engine).
+        // The transport's headers and defaults were merged once (see the constructor).
         p.defaults = &default_headers_;
         if (!message.headers.empty()) {
             Headers& headers = p.mutable_headers();

@@ -53,7 +53,7 @@ asio::awaitable<std::optional<std::string>> ResponseStream::next() {
 
 asio::awaitable<std::string> ResponseStream::read_all() {
     std::string all;
-    const std::size_t limit = body_ ? body_->engine->options.max_response_bytes : SIZE_MAX;
+    const std::size_t limit = body_ ? body_->max_response_bytes : SIZE_MAX;
     for (;;) {
         std::optional<std::string> chunk = co_await next();
         if (!chunk) break;

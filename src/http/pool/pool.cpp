@@ -41,8 +41,8 @@ bool Pool::wait_for_connect(const Origin& origin) {
     if (e.http1 || !dialer_->expects_multiplexed(origin)) return false;
     if (e.connecting > 0) return true;
     // A new HTTP/2 connection whose SETTINGS have not arrived may soon take many streams.
-    return std::any_of(shared_.begin(), shared_.end(), [&](const EntryPtr& e) {
-        return e->origin == origin && e->connection->is_open() && !e->connection->negotiated();
+    return std::any_of(shared_.begin(), shared_.end(), [&](const EntryPtr& s) {
+        return s->origin == origin && s->connection->is_open() && !s->connection->negotiated();
     });
 }
 

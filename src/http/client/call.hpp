@@ -1,0 +1,67 @@
+// The retry layer, and the call's one coroutine frame above the attempt: the request
+// prepared, then attempts, each admitted and recorded by the breaker layer and carried
+// through the redirect and attempt layers, retried per the retry policy within the retry
+// budget (docs/resilience.md), with the call's metrics and hooks. Part of the client room.
+#pragma once
+
+#include "http/client/attempt.hpp"
+#include "http/client/breaker.hpp"
+#include "http/client/exchange.hpp"
+#include "http/client/prepare.hpp"
+#include "http/client/redirects.hpp"
+#include "nector/http/message.hpp"
+#include "nector/http/metrics.hpp"
+#include "nector/http/options.hpp"
+#include "nector/http/resilience.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+
+namespace nector::http::detail {
+
+class RetryLayer {
+public:
+    RetryLayer(BreakerLayer& breaker, RedirectLayer& redirects, AttemptLayer& attempt,
+               const Preparer& prepare, const Options& options, ResilienceRegistry& resilience,
+               Metrics& metrics, boost::asio::any_io_executor executor, const bool& connected)
+        : breaker_(breaker),
+          redirects_(redirects),
+          attempt_(attempt),
+          prepare_(prepare),
+          options_(options),
+          resilience_(resilience),
+          metrics_(metrics),
+          executor_(std::move(executor)),
+          connected_(connected) {}
+
+    /// One call of `message`: Result is Response (the body read whole) or Streamed (a
+    /// final response's body left on its connection). `owner` (the engine) is held by a
+    /// streamed body. `outer` is the state a deadline layer reads (else the call keeps its
+    /// own); a retry that would end past `deadline` is not made.
+    template <class Result>
+    boost::asio::awaitable<Result> operator()(
+        HttpMessage message, std::shared_ptr<const void> owner, CallState* outer,
+        std::optional<std::chrono::steady_clock::time_point> deadline);
+
+    /// Throws not_connected unless the transport is connected.
+    void check_connected(const HttpMessage& message) const;
+
+private:
+    void record_call(std::chrono::steady_clock::time_point started, int status) noexcept;
+
+    BreakerLayer& breaker_;
+    RedirectLayer& redirects_;
+    AttemptLayer& attempt_;
+    const Preparer& prepare_;
+    const Options& options_;
+    ResilienceRegistry& resilience_;
+    Metrics& metrics_;
+    boost::asio::any_io_executor executor_;
+    const bool& connected_;
+};
+
+} // namespace nector::http::detail

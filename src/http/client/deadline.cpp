@@ -1,0 +1,71 @@
+// The deadline layer (deadline.hpp).
+#include "http/client/deadline.hpp"
+
+#include "http/client/breaker.hpp"
+#include "nector/transport/errors.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <variant>
+
+namespace nector::http::detail {
+namespace asio = boost::asio;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+
+template <class Result>
+struct Outcome {
+    std::optional<Result> result;
+    std::exception_ptr error;
+};
+
+// `operation`'s result or exception, as a value.
+template <class Result>
+asio::awaitable<Outcome<Result>> outcome_of(asio::awaitable<Result> operation) {
+    Outcome<Result> outcome;
+    try {
+        outcome.result = co_await std::move(operation);
+    } catch (...) {
+        outcome.error = std::current_exception();
+    }
+    co_return outcome;
+}
+
+} // namespace
+
+template <class Result>
+asio::awaitable<Result> DeadlineLayer::timed(HttpMessage message,
+                                             std::shared_ptr<const void> owner) {
+    next_.check_connected(message);
+    CallState state;
+    state.started = SteadyClock::now();
+    // Asio's || waits for the first operation to *succeed*, so the call must not throw
+    // inside it: its outcome, value or exception, is carried out as a value.
+    using namespace asio::experimental::awaitable_operators;
+    const auto deadline = state.started + options_.timeout.total;
+    asio::steady_timer timer(executor_, deadline);
+    auto result = co_await (outcome_of(next_.template operator()<Result>(
+                                std::move(message), std::move(owner), &state, deadline)) ||
+                            timer.async_wait(nothrow));
+    if (result.index() == 1) {
+        throw_error(errc::total_timeout,
+                    state.context + ": the call exceeded the total timeout of " +
+                        seconds(options_.timeout.total) + attempts_note(state.attempts));
+    }
+    Outcome<Result> outcome = std::get<0>(std::move(result));
+    if (outcome.error) std::rethrow_exception(outcome.error);
+    co_return std::move(*outcome.result);
+}
+
+template asio::awaitable<Response> DeadlineLayer::timed<Response>(HttpMessage,
+                                                                  std::shared_ptr<const void>);
+template asio::awaitable<Streamed> DeadlineLayer::timed<Streamed>(HttpMessage,
+                                                                  std::shared_ptr<const void>);
+
+} // namespace nector::http::detail

@@ -1,0 +1,93 @@
+// What the layers of one call hand each other (docs/architecture.md): the prepared request
+// going down, the call's state beside it, and what comes back up, an Exchanged, which holds
+// the response or the error that ended the attempt and, for a streamed call, the body still
+// on its connection. Part of the client room.
+#pragma once
+
+#include "http/message/body.hpp"
+#include "http/message/url.hpp"
+#include "http/pool/pool.hpp"
+#include "nector/http/message.hpp"
+#include "nector/http/response.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace nector::http::detail {
+
+class ContentDecoder;
+
+/// A request ready for the wire: validated, URL resolved, headers merged, body encoded.
+struct Prepared {
+    std::string method;
+    Target target;
+    /// The headers to send: the transport's merged defaults themselves (no copy) until the
+    /// request adds or changes one, then its own.
+    const Headers& headers() const noexcept { return own_headers ? *own_headers : *defaults; }
+    Headers& mutable_headers() {
+        if (!own_headers) own_headers = *defaults;
+        return *own_headers;
+    }
+    const Headers* defaults = nullptr;
+    std::optional<Headers> own_headers;
+    std::string body;
+    std::shared_ptr<const UploadBody> upload; ///< instead of `body`: sent piece by piece
+    std::string context;                      ///< "METHOD URL" for messages
+};
+
+/// One call's state, kept by its outermost frame and read by the layers below.
+struct CallState {
+    /// Holds the transport's engine (and so its pool) while a streamed body is out.
+    std::shared_ptr<const void> owner;
+    std::chrono::steady_clock::time_point started;
+    std::size_t attempts = 0;
+    int status = 0;      ///< of the last response, 0 if none
+    bool stream = false; ///< a final response's body is left on its connection
+    std::string context; ///< "METHOD URL", once prepared
+};
+
+/// The body of a streamed response, still on its connection: its lease, the connection's
+/// reader and the content decoder. Destroyed before the end, it abandons the transfer.
+struct PendingBody {
+    PendingBody(std::shared_ptr<const void> owner, Lease lease, std::unique_ptr<BodyReader> reader,
+                std::unique_ptr<ContentDecoder> decoder, std::string context,
+                std::size_t max_response_bytes);
+    ~PendingBody();
+    PendingBody(const PendingBody&) = delete;
+    PendingBody& operator=(const PendingBody&) = delete;
+
+    /// The next decoded bytes (at most about `max`), or nullopt at the end of the body.
+    boost::asio::awaitable<std::optional<std::string>> next(std::size_t max);
+
+    std::shared_ptr<const void> owner; ///< keeps the pool the lease points into
+    Lease lease;
+    std::unique_ptr<BodyReader> reader;
+    std::unique_ptr<ContentDecoder> decoder;
+    std::string context;
+    std::size_t max_response_bytes; ///< the bound of read_all()
+    Headers trailers;               ///< once ended
+    bool ended = false;
+};
+
+/// What an attempt (and each layer above it) hands up: the response, or the transport
+/// error that ended the attempt; for a streamed call's final response, its body.
+struct Exchanged {
+    std::optional<Response> response;
+    std::unique_ptr<PendingBody> body;
+    std::exception_ptr error;
+    bool sent = false; ///< a request byte may have reached a server
+};
+
+/// A streamed call's result: the head, and the body left on its connection (null when the
+/// body came whole: no body, or one read to be retried or redirected).
+struct Streamed {
+    Response head;
+    std::unique_ptr<PendingBody> body;
+};
+
+} // namespace nector::http::detail
