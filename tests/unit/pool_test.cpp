@@ -31,7 +31,7 @@ std::chrono::steady_clock::time_point now() { return fake_now; }
 // A connection that never carries an exchange: the pool only lends, checks and closes it.
 class FakeConnection final : public Connection {
 public:
-    explicit FakeConnection(int id) : id(id) {}
+    explicit FakeConnection(int n) : id(n) {}
     boost::asio::awaitable<void> exchange(Exchange&) override { co_return; }
     bool available() const noexcept override { return open; }
     bool is_open() const noexcept override { return open; }
@@ -173,8 +173,8 @@ TEST_F(PoolTest, AWaiterGetsTheConnectionWhenItIsGivenBack) {
     asio::co_spawn(
         io,
         [&]() -> asio::awaitable<void> {
-            Timings timings;
-            waited.emplace(co_await pool->acquire(a, timings, "GET http://test/"));
+            Timings waiter_timings;
+            waited.emplace(co_await pool->acquire(a, waiter_timings, "GET http://test/"));
         },
         asio::detached);
     io.restart();

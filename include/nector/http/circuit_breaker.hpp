@@ -5,6 +5,9 @@
 
 #include "nector/http/retry.hpp"
 
+#include <boost/describe/class.hpp>
+#include <boost/describe/enum.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -52,6 +55,11 @@ struct CircuitBreakerPolicy {
 
     friend bool operator==(const CircuitBreakerPolicy&, const CircuitBreakerPolicy&) = default;
 };
+BOOST_DESCRIBE_STRUCT(CircuitBreakerPolicy, (),
+                      (enabled, failure_threshold, reset_timeout, half_open_max_calls,
+                       sliding_window, window_size, minimum_calls, failure_rate_threshold,
+                       count_connection_errors, count_timeouts, count_server_errors,
+                       count_overload_statuses))
 
 /// Throws ConfigurationError naming the first bad field (see the field comments for the
 /// ranges; reset_timeout must not be negative).

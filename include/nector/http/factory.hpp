@@ -8,6 +8,7 @@
 #include "nector/http/transport.hpp"
 #include "nector/transport/registry.hpp"
 
+#include <boost/describe/class.hpp>
 #include <boost/json/value.hpp>
 
 #include <memory>
@@ -19,6 +20,10 @@ namespace nector::http {
 
 /// Per-transport overrides of a factory's defaults: headers merge onto the defaults
 /// (same name: the override wins), every other field that is set replaces the default.
+/// Each field is the Options field of the same name. A factory's transports share one
+/// circuit breaker and one retry budget per origin, made from the factory's defaults, so
+/// an override of circuit_breaker, of retry's budget fields or of hooks.on_breaker_state
+/// that differs from the defaults is refused (ConfigurationError), never ignored.
 struct Overrides {
     Headers headers;
     std::optional<Timeout> timeout;
@@ -31,7 +36,27 @@ struct Overrides {
     std::optional<bool> http2;
     std::optional<std::size_t> max_response_bytes;
     std::optional<bool> raise_for_status;
+    std::optional<std::string> base_url;
+    std::optional<bool> http2_prior_knowledge;
+    std::optional<Http2Settings> http2_settings;
+    std::optional<std::size_t> max_header_bytes;
+    std::optional<std::size_t> max_header_count;
+    std::optional<bool> decode_content;
+    std::optional<std::size_t> max_decoded_bytes;
+    std::optional<std::string> user_agent;
+    std::optional<CircuitBreakerPolicy> circuit_breaker;
+    std::optional<Hooks> hooks;
 };
+BOOST_DESCRIBE_STRUCT(Overrides, (),
+                      (headers, timeout, limits, retry, follow_redirects, max_redirects, verify_ssl,
+                       tls, http2, max_response_bytes, raise_for_status, base_url,
+                       http2_prior_knowledge, http2_settings, max_header_bytes, max_header_count,
+                       decode_content, max_decoded_bytes, user_agent, circuit_breaker, hooks))
+
+namespace detail {
+/// `options` with `overrides` applied, field by field from their one description.
+Options with_overrides(Options options, const Overrides& overrides);
+} // namespace detail
 
 /// TransportFactory of HTTPTransport<M>. Copies share the breakers and budgets.
 template <Message M = HttpMessage>
@@ -57,19 +82,7 @@ public:
     HTTPTransport<M> create_transport() const { return make(defaults_); }
     /// A transport with `overrides` applied to the defaults.
     HTTPTransport<M> create_transport(const Overrides& o) const {
-        Options options = defaults_;
-        for (const auto& [name, value] : o.headers) options.headers.set(name, value);
-        if (o.timeout) options.timeout = *o.timeout;
-        if (o.limits) options.limits = *o.limits;
-        if (o.retry) options.retry = *o.retry;
-        if (o.follow_redirects) options.follow_redirects = *o.follow_redirects;
-        if (o.max_redirects) options.max_redirects = *o.max_redirects;
-        if (o.verify_ssl) options.verify_ssl = *o.verify_ssl;
-        if (o.tls) options.tls = *o.tls;
-        if (o.http2) options.http2 = *o.http2;
-        if (o.max_response_bytes) options.max_response_bytes = *o.max_response_bytes;
-        if (o.raise_for_status) options.raise_for_status = *o.raise_for_status;
-        return make(std::move(options));
+        return make(detail::with_overrides(defaults_, o));
     }
     /// A transport with a JSON object of overrides (options_from_json keys) applied.
     HTTPTransport<M> create_transport(const json::value& config) const {

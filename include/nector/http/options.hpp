@@ -6,6 +6,9 @@
 #include "nector/http/retry.hpp"
 #include "nector/transport/headers.hpp"
 
+#include <boost/describe/class.hpp>
+#include <boost/describe/enum.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -35,6 +38,7 @@ struct Timeout {
     /// Every phase set to `d` and no total deadline, like httpx's Timeout(5.0).
     static constexpr Timeout all(Duration d) noexcept { return {d, d, d, d, Duration::zero()}; }
 };
+BOOST_DESCRIBE_STRUCT(Timeout, (), (connect, read, write, pool, total))
 
 /// Connection pool limits.
 struct Limits {
@@ -47,8 +51,12 @@ struct Limits {
     /// An idle connection older than this is closed instead of reused. Default 5 s.
     Duration idle_timeout = 5s;
 };
+BOOST_DESCRIBE_STRUCT(Limits, (),
+                      (max_connections, max_connections_per_origin, max_idle_connections,
+                       idle_timeout))
 
 enum class TlsVersion { tls1_2, tls1_3 };
+BOOST_DESCRIBE_ENUM(TlsVersion, tls1_2, tls1_3)
 
 /// TLS settings, used when verify_ssl is on (except the client certificate, always used).
 struct TlsOptions {
@@ -65,6 +73,8 @@ struct TlsOptions {
     /// Oldest protocol version accepted. Default TLS 1.2.
     TlsVersion min_version = TlsVersion::tls1_2;
 };
+BOOST_DESCRIBE_STRUCT(TlsOptions, (),
+                      (ca_file, ca_pem, cert_file, key_file, cert_pem, key_pem, min_version))
 
 /// HTTP/2 tuning. The defaults suit both many small exchanges and bulk downloads.
 struct Http2Settings {
@@ -82,6 +92,9 @@ struct Http2Settings {
     /// ConnectionError, and idle pooled connections are dropped). Default 10 s.
     Duration ping_timeout = 10s;
 };
+BOOST_DESCRIBE_STRUCT(Http2Settings, (),
+                      (stream_window, connection_window, max_concurrent_streams, ping_interval,
+                       ping_timeout))
 
 struct HttpMessage;
 struct Response;
@@ -108,6 +121,7 @@ struct Hooks {
     /// HTTPTransportFactory share breakers, and the factory's defaults' hook is the one called.
     CircuitBreaker::TransitionHook on_breaker_state;
 };
+BOOST_DESCRIBE_STRUCT(Hooks, (), (on_request, on_response, on_retry, on_breaker_state))
 
 /// Everything an HTTPTransport is configured with; validated once by its constructor,
 /// which throws ConfigurationError naming the bad field.
@@ -170,5 +184,13 @@ struct Options {
     Clock clock = Clock::system();
     Randomness random = Randomness::system();
 };
+// Every field of Options, described once: JSON loading (options_from_json), the factory's
+// overrides and the tests that cover each field walk this list.
+BOOST_DESCRIBE_STRUCT(Options, (),
+                      (base_url, headers, timeout, limits, follow_redirects, max_redirects,
+                       verify_ssl, tls, http2, http2_prior_knowledge, http2_settings,
+                       max_response_bytes, max_header_bytes, max_header_count, decode_content,
+                       max_decoded_bytes, user_agent, raise_for_status, retry, circuit_breaker,
+                       hooks, clock, random))
 
 } // namespace nector::http

@@ -6,6 +6,9 @@
 
 #include "nector/http/duration.hpp"
 
+#include <boost/describe/class.hpp>
+#include <boost/describe/enum.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -49,6 +52,7 @@ enum class Jitter {
     equal,        ///< uniform in [computed/2, computed]
     decorrelated, ///< uniform in [backoff_factor, 3 * previous delay], capped (AWS)
 };
+BOOST_DESCRIBE_ENUM(Jitter, none, full, equal, decorrelated)
 
 /// When and how often a failed call is tried again. An aggregate: fill it with designated
 /// initializers; validate() (or the constructor that consumes it) checks it once.
@@ -89,6 +93,11 @@ struct RetryPolicy {
     /// Tokens a successful attempt gives back (a failed attempt takes 1). Default 0.1.
     double budget_token_ratio = 0.1;
 };
+// The fields, described once for JSON loading and factory overrides (options_json.cpp).
+BOOST_DESCRIBE_STRUCT(RetryPolicy, (),
+                      (max_retries, backoff_factor, max_backoff, jitter, retry_status_codes,
+                       retry_connect_errors, retry_timeouts, retry_all_methods, respect_retry_after,
+                       max_retry_after, budget, budget_max_tokens, budget_token_ratio))
 
 /// Throws ConfigurationError naming the first bad field: a negative duration, a status
 /// outside 100..599, budget_max_tokens not in [1, 1e6], budget_token_ratio not in
