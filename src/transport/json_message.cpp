@@ -9,6 +9,7 @@
 #include <string>
 
 namespace nector {
+namespace json = boost::json;
 namespace {
 
 [[noreturn]] void fail(const std::string& reason) {

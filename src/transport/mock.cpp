@@ -3,6 +3,7 @@
 #include <boost/json/object.hpp>
 
 namespace nector {
+namespace json = boost::json;
 namespace {
 [[noreturn]] void bad(const std::string& reason) {
     throw ConfigurationError(errc::invalid_configuration, "MockTransport config: " + reason);

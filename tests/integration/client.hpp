@@ -14,6 +14,7 @@
 #include <utility>
 
 namespace nector::test {
+namespace asio = boost::asio;
 
 using http::HttpMessage;
 using http::HTTPTransport;

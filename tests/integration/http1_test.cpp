@@ -28,6 +28,8 @@
 #include <thread>
 
 namespace nector::test {
+namespace asio = boost::asio;
+namespace json = boost::json;
 namespace {
 
 using namespace std::chrono_literals;

@@ -23,6 +23,7 @@
 #include <sstream>
 
 namespace nector::test {
+namespace asio = boost::asio;
 namespace {
 
 using namespace std::chrono_literals;

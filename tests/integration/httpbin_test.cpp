@@ -11,6 +11,8 @@
 #include <fstream>
 
 namespace nector::test {
+namespace asio = boost::asio;
+namespace json = boost::json;
 namespace {
 
 using namespace std::chrono_literals;

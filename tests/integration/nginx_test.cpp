@@ -8,6 +8,7 @@
 #include <sstream>
 
 namespace nector::test {
+namespace asio = boost::asio;
 namespace {
 
 std::string https(std::uint16_t port, std::string_view host = "localhost",

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 namespace nector::test {
+namespace asio = boost::asio;
 namespace {
 
 using namespace std::chrono_literals;

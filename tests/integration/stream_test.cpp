@@ -24,6 +24,7 @@
 #include <sstream>
 
 namespace nector::test {
+namespace asio = boost::asio;
 namespace {
 
 using namespace std::chrono_literals;

@@ -16,6 +16,7 @@
 #include <memory>
 
 namespace nector::test {
+namespace asio = boost::asio;
 namespace {
 
 using http::BodyProducer;

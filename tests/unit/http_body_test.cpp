@@ -15,6 +15,7 @@
 #include <thread>
 
 namespace nector::http::detail {
+namespace json = boost::json;
 namespace {
 
 using namespace std::string_literals;

@@ -17,6 +17,7 @@
 #include <vector>
 
 namespace nector::http {
+namespace json = boost::json;
 namespace {
 
 HttpMessage from(std::string_view text) { return HttpMessage::deserialize(as_bytes(text)); }

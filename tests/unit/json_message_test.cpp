@@ -12,6 +12,7 @@
 #include <string>
 
 namespace nector {
+namespace json = boost::json;
 namespace {
 
 JsonMessage from(std::string_view text) { return JsonMessage::deserialize(as_bytes(text)); }

@@ -11,6 +11,8 @@
 #include <limits>
 
 namespace nector {
+namespace asio = boost::asio;
+namespace json = boost::json;
 namespace {
 
 using test::run;

@@ -10,6 +10,8 @@
 #include <boost/json/parse.hpp>
 
 namespace nector {
+namespace asio = boost::asio;
+namespace json = boost::json;
 namespace {
 
 using test::run;

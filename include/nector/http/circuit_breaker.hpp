@@ -30,7 +30,7 @@ struct CircuitBreakerPolicy {
     /// Consecutive failures that open a closed breaker (at least 1). Default 5.
     std::size_t failure_threshold = 5;
     /// How long an open breaker rejects calls before it lets probes through. Default 60 s.
-    Duration reset_timeout = 60s;
+    Duration reset_timeout = std::chrono::seconds{60};
     /// Probe calls let through at once while half-open (at least 1). Default 1.
     std::size_t half_open_max_calls = 1;
     /// Also open on the failure rate of the last window_size calls (resilience4j's

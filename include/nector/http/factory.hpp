@@ -73,7 +73,7 @@ public:
         init();
     }
     /// From a JSON configuration (options_from_json keys, base_url among them).
-    explicit HTTPTransportFactory(const json::value& config)
+    explicit HTTPTransportFactory(const boost::json::value& config)
         : defaults_(options_from_json(config)) {
         init();
     }
@@ -85,7 +85,7 @@ public:
         return make(detail::with_overrides(defaults_, o));
     }
     /// A transport with a JSON object of overrides (options_from_json keys) applied.
-    HTTPTransport<M> create_transport(const json::value& config) const {
+    HTTPTransport<M> create_transport(const boost::json::value& config) const {
         return make(options_from_json(config, defaults_));
     }
 

@@ -69,14 +69,14 @@ struct HttpMessage {
     /// Deepest JSON nesting deserialize() accepts, the envelope's own two levels included.
     static constexpr std::size_t max_depth = 64;
 
-    std::string method = "GET";      ///< request method token; upper case by convention
-    std::string url;                 ///< absolute, or relative to Options::base_url
-    Headers headers;                 ///< merged over the transport's default headers
-    Fields params;                   ///< query parameters, appended to the URL's own
-    std::optional<json::value> json; ///< a JSON body (application/json)
-    Fields form;                     ///< form fields (urlencoded, or multipart with files)
-    std::vector<File> files;         ///< multipart file parts
-    std::optional<Bytes> content;    ///< a raw body
+    std::string method = "GET";             ///< request method token; upper case by convention
+    std::string url;                        ///< absolute, or relative to Options::base_url
+    Headers headers;                        ///< merged over the transport's default headers
+    Fields params;                          ///< query parameters, appended to the URL's own
+    std::optional<boost::json::value> json; ///< a JSON body (application/json)
+    Fields form;                            ///< form fields (urlencoded, or multipart with files)
+    std::vector<File> files;                ///< multipart file parts
+    std::optional<Bytes> content;           ///< a raw body
     /// A raw body read from this file while it is sent (its size is its Content-Length).
     std::filesystem::path content_path;
     /// A raw body made while it is sent; not serialized (serialize() refuses it).

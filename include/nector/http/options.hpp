@@ -18,20 +18,18 @@
 
 namespace nector::http {
 
-using namespace std::chrono_literals;
-
 /// Timeouts by phase. connect, read and write are inactivity timeouts, as in httpx: read
 /// bounds the wait for the next bytes of a response, not the whole response.
 struct Timeout {
     /// Name lookup, TCP connect (each address in turn gets the full time) and the TLS
     /// handshake. Default 10 s.
-    Duration connect = 10s;
+    Duration connect = std::chrono::seconds{10};
     /// Longest wait for the next bytes of a response. Default 10 s.
-    Duration read = 10s;
+    Duration read = std::chrono::seconds{10};
     /// Longest stall while sending a request. Default 10 s.
-    Duration write = 10s;
+    Duration write = std::chrono::seconds{10};
     /// Longest wait for a free pooled connection when the limits are reached. Default 10 s.
-    Duration pool = 10s;
+    Duration pool = std::chrono::seconds{10};
     /// Deadline for a whole call, redirects included; zero means none. Default: none.
     Duration total = Duration::zero();
 
@@ -49,7 +47,7 @@ struct Limits {
     /// Idle keep-alive connections kept for reuse across all origins. Default 20.
     std::size_t max_idle_connections = 20;
     /// An idle connection older than this is closed instead of reused. Default 5 s.
-    Duration idle_timeout = 5s;
+    Duration idle_timeout = std::chrono::seconds{5};
 };
 BOOST_DESCRIBE_STRUCT(Limits, (),
                       (max_connections, max_connections_per_origin, max_idle_connections,
@@ -87,10 +85,10 @@ struct Http2Settings {
     std::uint32_t max_concurrent_streams = 100;
     /// A connection on which no frame arrived for this long is sent a PING; zero turns
     /// liveness checks off. Default 30 s.
-    Duration ping_interval = 30s;
+    Duration ping_interval = std::chrono::seconds{30};
     /// A PING unanswered for this long closes the connection (its streams fail with
     /// ConnectionError, and idle pooled connections are dropped). Default 10 s.
-    Duration ping_timeout = 10s;
+    Duration ping_timeout = std::chrono::seconds{10};
 };
 BOOST_DESCRIBE_STRUCT(Http2Settings, (),
                       (stream_window, connection_window, max_concurrent_streams, ping_interval,

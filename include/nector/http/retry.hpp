@@ -21,8 +21,6 @@
 
 namespace nector::http {
 
-using namespace std::chrono_literals;
-
 /// Where the resilience logic reads the time. Calls may come from any thread, so a fake must
 /// be safe to call concurrently. ResilienceRegistry requires both members.
 struct Clock {
@@ -61,10 +59,10 @@ struct RetryPolicy {
     std::size_t max_retries = 3;
     /// Base of the exponential backoff: retry n (from 1) waits backoff_factor * 2^(n-1)
     /// before jitter. Default 0.5 s (0.5, 1, 2, 4 … s).
-    Duration backoff_factor = 500ms;
+    Duration backoff_factor = std::chrono::milliseconds{500};
     /// Cap on one backoff delay, applied before jitter (and to the decorrelated result).
     /// Default 30 s.
-    Duration max_backoff = 30s;
+    Duration max_backoff = std::chrono::seconds{30};
     /// Randomisation of backoff delays. Default full jitter.
     Jitter jitter = Jitter::full;
     /// Response statuses retried (idempotent requests only, see retry_all_methods).
@@ -84,7 +82,7 @@ struct RetryPolicy {
     bool respect_retry_after = true;
     /// Longest Retry-After honoured; a longer one ends the call at once
     /// (Action::give_up_retry_after_too_long). Default 60 s.
-    Duration max_retry_after = 60s;
+    Duration max_retry_after = std::chrono::seconds{60};
     /// Limit retries per origin with a token bucket (RetryBudget), so that retries never
     /// multiply load during an outage. Default true.
     bool budget = true;

@@ -43,7 +43,7 @@ boost::system::error_code stream_error_code(const std::exception_ptr& e);
 /// Bodies are decoded (gzip, deflate, br, zstd) unless Options::decode_content is false;
 /// the decoded size is bounded by Options::max_decoded_bytes.
 ///
-/// The stream is also an Asio AsyncReadStream (async_read_some), so asio::async_read and
+/// The stream is also an Asio AsyncReadStream (async_read_some), so boost::asio::async_read and
 /// friends compose with it. Destroy it before the io_context it runs on. Not thread-safe.
 class ResponseStream {
 public:

@@ -65,7 +65,7 @@ public:
 
     /// Validates `options`; throws ConfigurationError naming a bad field.
     explicit HTTPTransport(Options options = {}) : core_(std::move(options)) {}
-    HTTPTransport(asio::any_io_executor executor, Options options = {})
+    HTTPTransport(boost::asio::any_io_executor executor, Options options = {})
         : core_(std::move(executor), std::move(options)) {}
     /// Shares the circuit breakers and retry budgets of `resilience` (what
     /// HTTPTransportFactory does for the transports it makes).
@@ -79,13 +79,13 @@ public:
         response_handler_ = std::move(handler);
     }
 
-    asio::awaitable<void> connect() { return core_.connect(); }
-    asio::awaitable<void> disconnect() { return core_.disconnect(); }
+    boost::asio::awaitable<void> connect() { return core_.connect(); }
+    boost::asio::awaitable<void> disconnect() { return core_.disconnect(); }
     bool is_connected() const noexcept { return core_.is_connected(); }
 
     /// Sends `message` as an HTTP request (see detail::to_http_message) and queues the
     /// completed exchange for receive(). Throws as request() does; nothing is queued then.
-    asio::awaitable<void> send(M message) {
+    boost::asio::awaitable<void> send(M message) {
         Response response = co_await core_.request(detail::to_http_message(message));
         core_.push_completed(std::move(response));
     }
@@ -93,7 +93,7 @@ public:
     /// The next completed exchange, oldest first, as an M deserialized from the response
     /// body (TDS-4); nullopt when none is waiting. Throws DeserializationError when the
     /// body is not an M.
-    asio::awaitable<std::optional<M>> receive() {
+    boost::asio::awaitable<std::optional<M>> receive() {
         for (;;) {
             std::optional<Response> response = co_await receive_response();
             if (!response) co_return std::nullopt;
@@ -104,13 +104,13 @@ public:
     }
 
     /// Like receive(), but the whole Response (status, headers, method and URL it answers).
-    asio::awaitable<std::optional<Response>> receive_response() {
+    boost::asio::awaitable<std::optional<Response>> receive_response() {
         core_.executor(); // throws not_connected
         co_return core_.pop_completed();
     }
 
     /// One request; returns the final Response (redirects followed, history kept).
-    asio::awaitable<Response> request(HttpMessage message) {
+    boost::asio::awaitable<Response> request(HttpMessage message) {
         return core_.request(std::move(message));
     }
 
@@ -119,43 +119,46 @@ public:
     /// ResponseStream as it arrives (chunks, lines, Server-Sent Events, or as an Asio
     /// AsyncReadStream), with backpressure. Status errors throw as in send() (their body
     /// read whole); redirects are followed and retries made until a response streams.
-    asio::awaitable<ResponseStream> stream_response(M message) {
+    boost::asio::awaitable<ResponseStream> stream_response(M message) {
         return core_.stream(detail::to_http_message(message));
     }
     /// stream_response() for a plain request, whatever M is.
-    asio::awaitable<ResponseStream> stream(HttpMessage message) {
+    boost::asio::awaitable<ResponseStream> stream(HttpMessage message) {
         return core_.stream(std::move(message));
     }
-    asio::awaitable<Response> get(std::string url, Headers headers = {}) {
+    boost::asio::awaitable<Response> get(std::string url, Headers headers = {}) {
         return request(
             HttpMessage{.method = "GET", .url = std::move(url), .headers = std::move(headers)});
     }
-    asio::awaitable<Response> head(std::string url, Headers headers = {}) {
+    boost::asio::awaitable<Response> head(std::string url, Headers headers = {}) {
         return request(
             HttpMessage{.method = "HEAD", .url = std::move(url), .headers = std::move(headers)});
     }
-    asio::awaitable<Response> options(std::string url, Headers headers = {}) {
+    boost::asio::awaitable<Response> options(std::string url, Headers headers = {}) {
         return request(
             HttpMessage{.method = "OPTIONS", .url = std::move(url), .headers = std::move(headers)});
     }
-    asio::awaitable<Response> del(std::string url, Headers headers = {}) {
+    boost::asio::awaitable<Response> del(std::string url, Headers headers = {}) {
         return request(
             HttpMessage{.method = "DELETE", .url = std::move(url), .headers = std::move(headers)});
     }
     /// POST/PUT/PATCH with a JSON body.
-    asio::awaitable<Response> post(std::string url, json::value body, Headers headers = {}) {
+    boost::asio::awaitable<Response> post(std::string url, boost::json::value body,
+                                          Headers headers = {}) {
         return request(HttpMessage{.method = "POST",
                                    .url = std::move(url),
                                    .headers = std::move(headers),
                                    .json = std::move(body)});
     }
-    asio::awaitable<Response> put(std::string url, json::value body, Headers headers = {}) {
+    boost::asio::awaitable<Response> put(std::string url, boost::json::value body,
+                                         Headers headers = {}) {
         return request(HttpMessage{.method = "PUT",
                                    .url = std::move(url),
                                    .headers = std::move(headers),
                                    .json = std::move(body)});
     }
-    asio::awaitable<Response> patch(std::string url, json::value body, Headers headers = {}) {
+    boost::asio::awaitable<Response> patch(std::string url, boost::json::value body,
+                                           Headers headers = {}) {
         return request(HttpMessage{.method = "PATCH",
                                    .url = std::move(url),
                                    .headers = std::move(headers),
@@ -167,12 +170,12 @@ public:
     /// (e.g. errc::http_not_found) and the response. Needs connect() first.
     template <class Token>
     auto async_request(HttpMessage message, Token&& token) {
-        return asio::async_initiate<Token, void(std::error_code, Response)>(
+        return boost::asio::async_initiate<Token, void(std::error_code, Response)>(
             [this](auto handler, HttpMessage m) {
-                auto slot = asio::get_associated_cancellation_slot(handler);
-                asio::co_spawn(
+                auto slot = boost::asio::get_associated_cancellation_slot(handler);
+                boost::asio::co_spawn(
                     core_.executor(), core_.request(std::move(m)),
-                    asio::bind_cancellation_slot(
+                    boost::asio::bind_cancellation_slot(
                         slot, [h = std::move(handler)](std::exception_ptr e, Response r) mutable {
                             std::error_code ec;
                             if (e) ec = error_code_of(e, r);
@@ -205,7 +208,8 @@ HttpMessage detail::to_http_message(const M& message) {
         for (auto&& [name, value] : message.get_headers()) {
             out.headers.add(std::string(name), header_text(value));
         }
-        if constexpr (std::is_convertible_v<decltype(message.get_payload()), const json::value&>) {
+        if constexpr (std::is_convertible_v<decltype(message.get_payload()),
+                                            const boost::json::value&>) {
             apply_json_payload(message.get_payload(), out);
         }
         if (!out.json && out.form.empty() && !out.content) {

@@ -31,10 +31,10 @@ public:
     explicit AnyTransport(std::unique_ptr<T> transport)
         : self_(std::make_unique<Model<T>>(std::move(transport))) {}
 
-    asio::awaitable<void> connect() { return self_->connect(); }
-    asio::awaitable<void> disconnect() { return self_->disconnect(); }
-    asio::awaitable<void> send(M message) { return self_->send(std::move(message)); }
-    asio::awaitable<std::optional<M>> receive() { return self_->receive(); }
+    boost::asio::awaitable<void> connect() { return self_->connect(); }
+    boost::asio::awaitable<void> disconnect() { return self_->disconnect(); }
+    boost::asio::awaitable<void> send(M message) { return self_->send(std::move(message)); }
+    boost::asio::awaitable<std::optional<M>> receive() { return self_->receive(); }
 
     /// The owned transport if it is a T, else nullptr (like std::function::target).
     template <class T>
@@ -46,20 +46,20 @@ public:
 private:
     struct Base {
         virtual ~Base() = default;
-        virtual asio::awaitable<void> connect() = 0;
-        virtual asio::awaitable<void> disconnect() = 0;
-        virtual asio::awaitable<void> send(M message) = 0;
-        virtual asio::awaitable<std::optional<M>> receive() = 0;
+        virtual boost::asio::awaitable<void> connect() = 0;
+        virtual boost::asio::awaitable<void> disconnect() = 0;
+        virtual boost::asio::awaitable<void> send(M message) = 0;
+        virtual boost::asio::awaitable<std::optional<M>> receive() = 0;
     };
     template <class T>
     struct Model final : Base {
         explicit Model(std::unique_ptr<T> t) : transport(std::move(t)) {}
-        asio::awaitable<void> connect() override { return transport->connect(); }
-        asio::awaitable<void> disconnect() override { return transport->disconnect(); }
-        asio::awaitable<void> send(M message) override {
+        boost::asio::awaitable<void> connect() override { return transport->connect(); }
+        boost::asio::awaitable<void> disconnect() override { return transport->disconnect(); }
+        boost::asio::awaitable<void> send(M message) override {
             return transport->send(std::move(message));
         }
-        asio::awaitable<std::optional<M>> receive() override { return transport->receive(); }
+        boost::asio::awaitable<std::optional<M>> receive() override { return transport->receive(); }
         std::unique_ptr<T> transport;
     };
 

@@ -32,7 +32,7 @@ struct MockOptions {
 /// MockOptions from a JSON object: {"connect_error": "<errc name>" | null,
 /// "max_pending": <non-negative integer>}; absent keys keep `defaults`. Throws
 /// ConfigurationError naming the key for an unknown key or a bad value.
-MockOptions mock_options_from_json(const json::value& config, MockOptions defaults = {});
+MockOptions mock_options_from_json(const boost::json::value& config, MockOptions defaults = {});
 
 /// An in-memory Transport<M>. send() hands each message to the handler; a reply the
 /// handler returns is queued, and receive() yields queued replies in order (nullopt when
@@ -53,7 +53,7 @@ public:
         : handler_(std::move(handler)), options_(options) {}
 
     /// Idempotent. Throws per MockOptions::connect_error.
-    asio::awaitable<void> connect() {
+    boost::asio::awaitable<void> connect() {
         if (options_.connect_error) {
             throw_error(options_.connect_error, "MockTransport::connect");
         }
@@ -62,13 +62,13 @@ public:
     }
 
     /// Idempotent. Drops replies not yet received.
-    asio::awaitable<void> disconnect() {
+    boost::asio::awaitable<void> disconnect() {
         connected_ = false;
         pending_.clear();
         co_return;
     }
 
-    asio::awaitable<void> send(M message) {
+    boost::asio::awaitable<void> send(M message) {
         require_connected("send");
         M delivered = M::deserialize(message.serialize());
         std::optional<M> reply = handler_ ? handler_(delivered) : std::nullopt;
@@ -84,7 +84,7 @@ public:
         co_return;
     }
 
-    asio::awaitable<std::optional<M>> receive() {
+    boost::asio::awaitable<std::optional<M>> receive() {
         require_connected("receive");
         if (pending_.empty()) co_return std::nullopt;
         Bytes bytes = std::move(pending_.front());
@@ -125,7 +125,7 @@ public:
 
     MockTransport<M> create_transport() const { return MockTransport<M>(handler_, defaults_); }
     /// `config` as for mock_options_from_json, over this factory's defaults.
-    MockTransport<M> create_transport(const json::value& config) const {
+    MockTransport<M> create_transport(const boost::json::value& config) const {
         return MockTransport<M>(handler_, mock_options_from_json(config, defaults_));
     }
 

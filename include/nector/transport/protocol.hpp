@@ -21,9 +21,6 @@
 
 namespace nector {
 
-namespace asio = boost::asio;
-namespace json = boost::json;
-
 /// Serialized message bytes.
 using Bytes = std::vector<std::byte>;
 
@@ -77,17 +74,17 @@ concept Message = std::movable<M> && requires(const M& m, std::span<const std::b
 /// available message, or nullopt when none is pending.
 template <class T, class M>
 concept Transport = Message<M> && requires(T& t, M m) {
-    { t.connect() } -> std::same_as<asio::awaitable<void>>;
-    { t.disconnect() } -> std::same_as<asio::awaitable<void>>;
-    { t.send(std::move(m)) } -> std::same_as<asio::awaitable<void>>;
-    { t.receive() } -> std::same_as<asio::awaitable<std::optional<M>>>;
+    { t.connect() } -> std::same_as<boost::asio::awaitable<void>>;
+    { t.disconnect() } -> std::same_as<boost::asio::awaitable<void>>;
+    { t.send(std::move(m)) } -> std::same_as<boost::asio::awaitable<void>>;
+    { t.receive() } -> std::same_as<boost::asio::awaitable<std::optional<M>>>;
 };
 
 /// A factory of transports (TDS-1 TransportFactory). create_transport() uses the
 /// factory's defaults; create_transport(config) applies a JSON object of overrides
 /// and throws ConfigurationError naming any key or value it cannot use.
 template <class F>
-concept TransportFactory = requires(F& f, const json::value& config) {
+concept TransportFactory = requires(F& f, const boost::json::value& config) {
     typename F::message_type;
     typename F::transport_type;
     requires Message<typename F::message_type>;

@@ -36,7 +36,7 @@ public:
     /// factory's message type, else ConfigurationError (message_type_mismatch); the
     /// factory throws ConfigurationError for a config it cannot use.
     template <Message M>
-    AnyTransport<M> create_transport(const json::value& config = nullptr) {
+    AnyTransport<M> create_transport(const boost::json::value& config = nullptr) {
         if (message_type() != typeid(M)) {
             detail::throw_message_type_mismatch("", message_type(), typeid(M));
         }
@@ -57,7 +57,7 @@ private:
         virtual ~Base() = default;
         virtual std::type_index message_type() const noexcept = 0;
         // `out` points to a std::optional<AnyTransport<message type>>.
-        virtual void create(const json::value& config, void* out) = 0;
+        virtual void create(const boost::json::value& config, void* out) = 0;
     };
     template <class F>
     struct Model final : Base {
@@ -65,7 +65,7 @@ private:
         using T = typename F::transport_type;
         explicit Model(F f) : factory(std::move(f)) {}
         std::type_index message_type() const noexcept override { return typeid(M); }
-        void create(const json::value& config, void* out) override {
+        void create(const boost::json::value& config, void* out) override {
             auto* slot = static_cast<std::optional<AnyTransport<M>>*>(out);
             // new T(prvalue) needs no move constructor, so T may be immovable.
             if (config.is_null()) {
@@ -108,7 +108,8 @@ public:
     /// Throws ConfigurationError for an unknown name, a factory of another message
     /// type, or a config the factory rejects.
     template <Message M>
-    AnyTransport<M> create_transport(std::string_view name, const json::value& config = nullptr) {
+    AnyTransport<M> create_transport(std::string_view name,
+                                     const boost::json::value& config = nullptr) {
         AnyTransportFactory& factory = get(name);
         if (factory.message_type() != typeid(M)) {
             detail::throw_message_type_mismatch(name, factory.message_type(), typeid(M));

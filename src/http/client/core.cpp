@@ -7,6 +7,8 @@
 #include <cctype>
 
 namespace nector::http::detail {
+namespace asio = boost::asio;
+namespace json = boost::json;
 
 Core::Core(Options options, std::shared_ptr<ResilienceRegistry> resilience)
     : engine_(std::make_shared<Engine>(std::move(options), std::move(resilience))) {}

@@ -11,6 +11,7 @@
 #include <string_view>
 
 namespace nector::http::detail {
+namespace asio = boost::asio;
 
 /// The transport's one TLS context: verification per verify_ssl and the CA options,
 /// client certificate, minimum version, ALPN. ConfigurationError for unusable files/PEM.

@@ -17,6 +17,7 @@
 #include <vector>
 
 namespace nector::http::detail {
+namespace json = boost::json;
 namespace {
 
 constexpr std::string_view hex_digits = "0123456789ABCDEF";

@@ -15,6 +15,7 @@
 #include <unordered_set>
 
 namespace nector::http {
+namespace json = boost::json;
 namespace {
 
 using http::detail::printable;

@@ -37,25 +37,25 @@ public:
     /// `resilience`: breakers and budgets shared with other transports (null: its own).
     explicit Core(Options options, std::shared_ptr<ResilienceRegistry> resilience = nullptr);
     /// As above, bound to `executor` from the start.
-    Core(asio::any_io_executor executor, Options options,
+    Core(boost::asio::any_io_executor executor, Options options,
          std::shared_ptr<ResilienceRegistry> resilience = nullptr);
     Core(Core&&) noexcept;
     Core& operator=(Core&&) noexcept;
     ~Core();
 
-    asio::awaitable<void> connect();
-    asio::awaitable<void> disconnect();
+    boost::asio::awaitable<void> connect();
+    boost::asio::awaitable<void> disconnect();
     bool is_connected() const noexcept;
     /// One call: pool, connection, exchange, redirects, status mapping. Not a coroutine:
     /// `message` moves once, into the call.
-    asio::awaitable<Response> request(HttpMessage&& message);
+    boost::asio::awaitable<Response> request(HttpMessage&& message);
     /// request(), but the final response's body is left to read as it arrives.
-    asio::awaitable<ResponseStream> stream(HttpMessage message);
+    boost::asio::awaitable<ResponseStream> stream(HttpMessage message);
     /// Closes every connection now; in-flight exchanges fail. Safe to call twice.
     void close() noexcept;
 
     /// The executor (ConnectionError not_connected before connect()).
-    asio::any_io_executor executor() const;
+    boost::asio::any_io_executor executor() const;
     const Options& options() const noexcept;
     Metrics metrics() const;
 
@@ -75,11 +75,11 @@ template <class M>
 HttpMessage to_http_message(const M& message);
 
 /// Header values of generic messages: strings as they are, other JSON as its text.
-std::string header_text(const json::value& value);
+std::string header_text(const boost::json::value& value);
 inline std::string header_text(std::string_view value) { return std::string(value); }
 
 /// The seed's _prepare_request for a JSON payload object.
-void apply_json_payload(const json::value& payload, HttpMessage& out);
+void apply_json_payload(const boost::json::value& payload, HttpMessage& out);
 
 } // namespace detail
 

@@ -25,17 +25,17 @@ public:
     static constexpr std::size_t max_depth = 64;
 
     JsonMessage() = default;
-    JsonMessage(json::object headers, json::value payload)
+    JsonMessage(boost::json::object headers, boost::json::value payload)
         : headers_(std::move(headers)), payload_(std::move(payload)) {}
 
-    const json::object& headers() const noexcept { return headers_; }
-    json::object& headers() noexcept { return headers_; }
-    const json::value& payload() const noexcept { return payload_; }
-    json::value& payload() noexcept { return payload_; }
+    const boost::json::object& headers() const noexcept { return headers_; }
+    boost::json::object& headers() noexcept { return headers_; }
+    const boost::json::value& payload() const noexcept { return payload_; }
+    boost::json::value& payload() noexcept { return payload_; }
 
     /// The Message protocol's accessors (TDS-1 names).
-    const json::object& get_headers() const noexcept { return headers_; }
-    const json::value& get_payload() const noexcept { return payload_; }
+    const boost::json::object& get_headers() const noexcept { return headers_; }
+    const boost::json::value& get_payload() const noexcept { return payload_; }
 
     /// The wire format. Throws SerializationError when the message holds a number that
     /// JSON cannot represent (NaN or infinity), naming where it is.
@@ -47,8 +47,8 @@ public:
     friend bool operator==(const JsonMessage&, const JsonMessage&) = default;
 
 private:
-    json::object headers_;
-    json::value payload_;
+    boost::json::object headers_;
+    boost::json::value payload_;
 };
 
 static_assert(Message<JsonMessage>);
