@@ -29,6 +29,10 @@ struct Clock {
     /// Calendar time: only to turn a Retry-After HTTP-date into a delay (read by
     /// decide_retry() only then).
     std::function<std::chrono::system_clock::time_point()> wall;
+    /// How long a transport really waits for a backoff of `delay` before a retry. Empty
+    /// (the default): `delay` itself. A test makes it return zero, and records the delay
+    /// it was asked for, to check backoff and Retry-After without waiting.
+    std::function<Duration(Duration delay)> wait;
 
     /// steady_clock::now and system_clock::now.
     static Clock system();

@@ -150,7 +150,8 @@ asio::awaitable<Result> RetryLayer::operator()(HttpMessage message,
                                                .reason = d.reason});
         }
         ++metrics_.retries;
-        asio::steady_timer backoff(executor_, d.delay);
+        const Clock& clock = resilience_.clock();
+        asio::steady_timer backoff(executor_, clock.wait ? clock.wait(d.delay) : d.delay);
         co_await backoff.async_wait(asio::use_awaitable);
         previous = d.delay;
     }
