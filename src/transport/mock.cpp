@@ -22,7 +22,7 @@ MockOptions mock_options_from_json(const json::value& config, MockOptions defaul
             } else if (const auto* name = value.if_string()) {
                 const auto code = errc_from_string(*name);
                 if (!code)
-                    bad("\"connect_error\": unknown error code \"" + std::string(*name) + "\"");
+                    bad(R"("connect_error": unknown error code ")" + std::string(*name) + "\"");
                 options.connect_error = *code;
             } else {
                 bad("\"connect_error\" must be an error code name or null");

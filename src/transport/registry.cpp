@@ -37,8 +37,10 @@ void throw_message_type_mismatch(std::string_view factory, std::type_index made,
 }
 } // namespace detail
 
-AnyTransportFactory& TransportFactoryRegistry::register_factory(std::string name,
-                                                                AnyTransportFactory factory) {
+// (clang-tidy 14 does not see the move into try_emplace.)
+AnyTransportFactory& TransportFactoryRegistry::register_factory(
+    std::string name,
+    AnyTransportFactory factory) { // NOLINT(performance-unnecessary-value-param)
     if (name.empty()) {
         throw ConfigurationError(errc::invalid_configuration,
                                  "TransportFactoryRegistry::register_factory: empty name");

@@ -85,7 +85,7 @@ public:
         std::deque<std::string> ready_;
         bool ended_ = false;
     };
-    Lines lines(std::size_t max_line = std::size_t{1} << 20) { return Lines(*this, max_line); }
+    Lines lines(std::size_t max_line = std::size_t{1} << 20) { return {*this, max_line}; }
 
     /// The body as a Server-Sent Events stream (text/event-stream, decoded per the WHATWG
     /// rules by SseDecoder). An event or line larger than `max_event_bytes` throws
@@ -108,7 +108,7 @@ public:
         bool ended_ = false;
     };
     Events events(std::size_t max_event_bytes = std::size_t{1} << 20) {
-        return Events(*this, max_event_bytes);
+        return {*this, max_event_bytes};
     }
 
     // AsyncReadStream.
@@ -127,7 +127,7 @@ public:
             [this](auto handler, std::vector<boost::asio::mutable_buffer> b) {
                 boost::asio::co_spawn(
                     executor_, read_some(std::move(b)),
-                    [h = std::move(handler)](std::exception_ptr e, std::size_t n) mutable {
+                    [h = std::move(handler)](const std::exception_ptr& e, std::size_t n) mutable {
                         boost::system::error_code ec;
                         if (e) ec = detail::stream_error_code(e);
                         if (!e && n == 0) ec = boost::asio::error::eof;

@@ -176,7 +176,8 @@ public:
                 boost::asio::co_spawn(
                     core_.executor(), core_.request(std::move(m)),
                     boost::asio::bind_cancellation_slot(
-                        slot, [h = std::move(handler)](std::exception_ptr e, Response r) mutable {
+                        slot,
+                        [h = std::move(handler)](const std::exception_ptr& e, Response r) mutable {
                             std::error_code ec;
                             if (e) ec = error_code_of(e, r);
                             std::move(h)(ec, std::move(r));

@@ -18,11 +18,13 @@ class AnyTransport {
 public:
     using message_type = M;
 
-    /// Takes ownership of `transport` (moved in).
+    /// Takes ownership of `transport` (moved in). Implicit: a conversion by design. The
+    /// requires clause keeps AnyTransport's own copies and moves out of it.
     template <class T>
     requires(!std::same_as<std::remove_cvref_t<T>, AnyTransport> &&
              Transport<std::remove_cvref_t<T>, M>)
-        AnyTransport(T&& transport) // NOLINT(google-explicit-constructor): a conversion by design
+        // NOLINTNEXTLINE(google-explicit-constructor,bugprone-forwarding-reference-overload)
+        AnyTransport(T&& transport)
         : self_(std::make_unique<Model<std::remove_cvref_t<T>>>(
               std::make_unique<std::remove_cvref_t<T>>(std::forward<T>(transport)))) {}
 

@@ -37,7 +37,7 @@ inline std::string_view as_string_view(std::span<const std::byte> data) noexcept
 /// `text`'s bytes, copied.
 inline Bytes to_bytes(std::string_view text) {
     const auto view = as_bytes(text);
-    return Bytes(view.begin(), view.end());
+    return {view.begin(), view.end()};
 }
 
 namespace detail {

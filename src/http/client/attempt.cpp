@@ -155,7 +155,8 @@ asio::awaitable<Exchanged> AttemptLayer::operator()(const Prepared& p, CallState
                 }
                 // Read whole: it is retried, redirected or becomes a status error.
                 for (;;) {
-                    const bool more = co_await ex.body_reader->read(response.body, 64 * 1024);
+                    const bool more =
+                        co_await ex.body_reader->read(response.body, std::size_t{64} * 1024);
                     if (!more) break;
                     if (response.body.size() > options_.max_response_bytes) {
                         throw_error(errc::body_too_large, std::string(context) +

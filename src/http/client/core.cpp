@@ -13,10 +13,10 @@ namespace json = boost::json;
 Core::Core(Options options, std::shared_ptr<ResilienceRegistry> resilience)
     : engine_(std::make_shared<Engine>(std::move(options), std::move(resilience))) {}
 
-Core::Core(asio::any_io_executor executor, Options options,
+Core::Core(const asio::any_io_executor& executor, Options options,
            std::shared_ptr<ResilienceRegistry> resilience)
     : Core(std::move(options), std::move(resilience)) {
-    engine_->bind(std::move(executor));
+    engine_->bind(executor);
 }
 
 Core::Core(Core&&) noexcept = default;

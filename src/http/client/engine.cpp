@@ -64,7 +64,7 @@ Engine::Engine(Options o, std::shared_ptr<ResilienceRegistry> shared)
 
 Engine::~Engine() = default;
 
-Engine::Layers::Layers(Engine& e, asio::any_io_executor ex)
+Engine::Layers::Layers(Engine& e, const asio::any_io_executor& ex)
     : attempt(*e.pool_, e.options, e.wire_limits_, e.metrics),
       redirects(attempt, e.options),
       breaker(*e.resilience, e.metrics),
@@ -72,7 +72,7 @@ Engine::Layers::Layers(Engine& e, asio::any_io_executor ex)
             e.connected),
       deadline(retry, e.options, ex) {}
 
-void Engine::bind(asio::any_io_executor ex) {
+void Engine::bind(const asio::any_io_executor& ex) {
     if (executor) return;
     executor = ex;
     pool_ = std::make_unique<Pool>(ex, options.limits, options.timeout.pool, std::move(dialer_));

@@ -43,7 +43,7 @@ public:
     ~Engine();
 
     /// Makes the pool and stacks the layers on `executor` (once; later calls do nothing).
-    void bind(boost::asio::any_io_executor executor);
+    void bind(const boost::asio::any_io_executor& executor);
     /// One call, its body read whole. `self` (this engine) is held by the call.
     boost::asio::awaitable<Response> request(std::shared_ptr<Engine> self, HttpMessage&& message);
     /// One call whose final response's body is left on its connection (responses to be
@@ -63,7 +63,7 @@ public:
 private:
     /// The layers of a call, top to bottom, each holding the one below.
     struct Layers {
-        Layers(Engine& e, boost::asio::any_io_executor executor);
+        Layers(Engine& e, const boost::asio::any_io_executor& executor);
         AttemptLayer attempt;
         RedirectLayer redirects;
         BreakerLayer breaker;

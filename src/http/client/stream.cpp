@@ -12,7 +12,7 @@ namespace nector::http {
 namespace asio = boost::asio;
 
 namespace {
-constexpr std::size_t chunk_size = 64 * 1024;
+constexpr std::size_t chunk_size = std::size_t{64} * 1024;
 } // namespace
 
 boost::system::error_code detail::stream_error_code(const std::exception_ptr& e) {

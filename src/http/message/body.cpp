@@ -132,7 +132,7 @@ void append_file(std::string& out, const std::filesystem::path& path, const Http
     if (const auto size = std::filesystem::file_size(path, size_error); !size_error) {
         out.reserve(out.size() + static_cast<std::size_t>(size) + 256);
     }
-    constexpr std::size_t chunk = 64 * 1024;
+    constexpr std::size_t chunk = std::size_t{64} * 1024;
     while (in) {
         const std::size_t old = out.size();
         out.resize(old + chunk);
@@ -329,8 +329,9 @@ boost::asio::awaitable<std::optional<std::string>> UploadReader::next() {
             ++segment_;
             continue;
         }
-        std::string piece(static_cast<std::size_t>(std::min<std::uint64_t>(file_left_, 64 * 1024)),
-                          '\0');
+        std::string piece(
+            static_cast<std::size_t>(std::min<std::uint64_t>(file_left_, std::uint64_t{64} * 1024)),
+            '\0');
         file_.read(piece.data(), static_cast<std::streamsize>(piece.size()));
         if (static_cast<std::size_t>(file_.gcount()) != piece.size()) {
             throw SerializationError(where +

@@ -130,7 +130,7 @@ std::string member_path(const std::string& path, json::string_view key) {
     return path + "." + printable(std::string_view(key.data(), key.size()));
 }
 
-std::string to_std(const json::string& s) { return std::string(s.data(), s.size()); }
+std::string to_std(const json::string& s) { return {s.data(), s.size()}; }
 
 // Which values a field list accepts besides strings.
 enum class Values {
@@ -152,7 +152,7 @@ std::string field_value(const json::value& v, const std::string& path, Values va
                 // The shortest text that reads back as the same double.
                 char text[32];
                 const auto end = std::to_chars(std::begin(text), std::end(text), v.get_double());
-                return std::string(std::begin(text), end.ptr);
+                return {std::begin(text), end.ptr};
             }
             default:
                 fail(path + " must be a string, number or boolean" + got(v));

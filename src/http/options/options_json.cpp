@@ -170,7 +170,7 @@ void read_value(const std::string& key, const json::value& v, TlsVersion& out) {
     } else if (v.is_string() && v.get_string() == "1.3") {
         out = TlsVersion::tls1_3;
     } else {
-        bad(key, "must be \"1.2\" or \"1.3\"");
+        bad(key, R"(must be "1.2" or "1.3")");
     }
 }
 

@@ -196,9 +196,9 @@ void Pool::give_back(EntryPtr e, bool reusable) noexcept {
 Lease Pool::try_acquire(const Origin& origin) {
     if (EntryPtr e = take_idle(origin)) {
         leased_.push_back(e);
-        return Lease(this, std::move(e));
+        return {this, std::move(e)};
     }
-    if (EntryPtr e = take_shared(origin)) return Lease(this, std::move(e));
+    if (EntryPtr e = take_shared(origin)) return {this, std::move(e)};
     return {};
 }
 

@@ -310,7 +310,7 @@ private:
     bool watching_ = false;
     bool idle_check_posted_ = false;
     bool timed_out_ = false;
-    static constexpr std::size_t max_read_size = 64 * 1024;
+    static constexpr std::size_t max_read_size = std::size_t{64} * 1024;
     boost::beast::flat_buffer buffer_;
     std::size_t read_size_ = 1024; // the next buffered read's size
     std::string out_;              // the request head, kept for the connection's life
@@ -417,7 +417,7 @@ boost::asio::awaitable<void> Http1Connection<Stream>::exchange(Exchange& ex) {
         co_await send_upload(ex);
     } else {
         // The head (and a small body) in one buffer, so one write (one TLS record).
-        constexpr std::size_t inline_body = 16 * 1024;
+        constexpr std::size_t inline_body = std::size_t{16} * 1024;
         const bool length = needs_content_length(ex.method, ex.body.size());
         out_.clear();
         write_head(out_, ex.method, *ex.target, *ex.headers,
@@ -538,7 +538,8 @@ boost::asio::awaitable<void> Http1Connection<Stream>::read_rest_of_body(Exchange
     // reserved it already if body bytes came with the head.)
     if (start + size <= max_body_reserve) body.reserve(start + size);
     while (got < size) {
-        const std::size_t window = std::min(size - got, std::max<std::size_t>(64 * 1024, got));
+        const std::size_t window =
+            std::min(size - got, std::max<std::size_t>(std::size_t{64} * 1024, got));
         body.resize(std::max(body.size(), start + got + window));
         deadline_in(ex.limits->timeout.read);
         auto [read_error, n] = co_await stream_.async_read_some(

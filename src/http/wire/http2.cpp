@@ -40,10 +40,10 @@ namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
-constexpr std::size_t read_buffer_size = 64 * 1024;
-constexpr std::size_t write_batch_size = 64 * 1024;
+constexpr std::size_t read_buffer_size = std::size_t{64} * 1024;
+constexpr std::size_t write_batch_size = std::size_t{64} * 1024;
 // A streamed body's buffer of received bytes is sized for one read (ResponseStream::next).
-constexpr std::size_t pending_reserve = 64 * 1024;
+constexpr std::size_t pending_reserve = std::size_t{64} * 1024;
 
 // No exception crosses into nghttp2 (a C library): a callback that throws (no memory, say)
 // fails the session instead, and the connection's reader reports it.
@@ -891,6 +891,7 @@ ssize_t Http2Connection<Stream>::read_upload(nghttp2_session*, std::int32_t id,
         if (!st) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; // the exchange is gone
         if (st->upload_offset < st->upload_buffer.size()) {
             const std::size_t n = std::min(length, st->upload_buffer.size() - st->upload_offset);
+            // Body bytes, not a C string. NOLINTNEXTLINE(bugprone-not-null-terminated-result)
             std::memcpy(buffer, st->upload_buffer.data() + st->upload_offset, n);
             st->upload_offset += n;
             if (st->upload_offset == st->upload_buffer.size()) {

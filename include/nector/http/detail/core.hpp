@@ -19,9 +19,7 @@
 #include <string>
 #include <string_view>
 
-namespace nector::http {
-
-namespace detail {
+namespace nector::http::detail {
 
 class Engine;
 
@@ -37,7 +35,7 @@ public:
     /// `resilience`: breakers and budgets shared with other transports (null: its own).
     explicit Core(Options options, std::shared_ptr<ResilienceRegistry> resilience = nullptr);
     /// As above, bound to `executor` from the start.
-    Core(boost::asio::any_io_executor executor, Options options,
+    Core(const boost::asio::any_io_executor& executor, Options options,
          std::shared_ptr<ResilienceRegistry> resilience = nullptr);
     Core(Core&&) noexcept;
     Core& operator=(Core&&) noexcept;
@@ -81,6 +79,4 @@ inline std::string header_text(std::string_view value) { return std::string(valu
 /// The seed's _prepare_request for a JSON payload object.
 void apply_json_payload(const boost::json::value& payload, HttpMessage& out);
 
-} // namespace detail
-
-} // namespace nector::http
+} // namespace nector::http::detail
