@@ -89,9 +89,9 @@ asio::awaitable<Exchanged> AttemptLayer::operator()(const Prepared& p, CallState
     bool replayed_stale = false;
     bool replayed_refused = false;
     Exchanged result;
-    for (;;) {
-        result.response.emplace(); // a replay starts afresh
-        Response& response = *result.response;
+    Response& response = call.response; // empty: the layers above start each attempt afresh
+    for (bool first = true;; first = false) {
+        if (!first) response = Response{}; // a replay starts afresh
         const auto started = SteadyClock::now();
         Timings timings;
         Lease lease;
@@ -135,7 +135,6 @@ asio::awaitable<Exchanged> AttemptLayer::operator()(const Prepared& p, CallState
                 ++metrics_.replays;
                 continue;
             }
-            result.response.reset();
             result.error = std::move(failure);
             co_return result;
         }
@@ -173,7 +172,6 @@ asio::awaitable<Exchanged> AttemptLayer::operator()(const Prepared& p, CallState
             failure = std::current_exception();
         }
         if (failure) {
-            result.response.reset();
             result.error = std::move(failure);
             co_return result;
         }

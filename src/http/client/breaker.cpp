@@ -16,11 +16,11 @@ std::string origin_key(const Origin& o) {
     return (o.tls ? "https://" : "http://") + o.host + ":" + std::to_string(o.port);
 }
 
-Assessment assess(const Exchanged& x) {
+Assessment assess(const Exchanged& x, const Response& response) {
     using Outcome = CircuitBreaker::Outcome;
     Assessment a;
-    if (x.response) {
-        a.outcome = CircuitBreaker::outcome_of_status(x.response->status);
+    if (x.responded()) {
+        a.outcome = CircuitBreaker::outcome_of_status(response.status);
         a.failure = Failure::status;
         a.failed = a.outcome != Outcome::success;
         return a;
@@ -95,8 +95,8 @@ CircuitBreaker::Permit BreakerLayer::admit(const OriginResilience& origin, const
 }
 
 Assessment BreakerLayer::record(const OriginResilience& origin, CircuitBreaker::Permit permit,
-                                const Exchanged& x) {
-    const Assessment a = assess(x);
+                                const Exchanged& x, const CallState& call) {
+    const Assessment a = assess(x, call.response);
     origin.breaker->record(std::move(permit), a.outcome);
     if (a.failed) {
         origin.budget->on_failure();

@@ -48,9 +48,10 @@ public:
     /// probe may go (`attempts` made so far, for the message).
     CircuitBreaker::Permit admit(const OriginResilience& origin, const Prepared& p,
                                  std::size_t attempts);
-    /// Assesses the attempt's outcome and records it with the breaker and the budget.
+    /// Assesses the attempt's outcome (`x`, and `call.response` when it responded) and
+    /// records it with the breaker and the budget.
     Assessment record(const OriginResilience& origin, CircuitBreaker::Permit permit,
-                      const Exchanged& x);
+                      const Exchanged& x, const CallState& call);
 
 private:
     struct OriginHash {

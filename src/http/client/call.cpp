@@ -34,14 +34,9 @@ namespace {
     }
 }
 
-// What the call returns of the final exchange.
-template <class Result>
-Result result_of(Exchanged&& x) {
-    if constexpr (std::is_same_v<Result, Streamed>) {
-        return Streamed{std::move(*x.response), std::move(x.body)};
-    } else {
-        return std::move(*x.response);
-    }
+// What a streamed call returns of the final exchange.
+Streamed streamed_result(CallState& call, Exchanged&& x) {
+    return {std::move(call.response), std::move(x.body)};
 }
 
 } // namespace
@@ -90,20 +85,26 @@ asio::awaitable<Result> RetryLayer::operator()(HttpMessage message,
         auto permit = breaker_.admit(origin, p, state.attempts);
         ++metrics_.attempts;
         ++state.attempts;
+        if (retries > 0) state.response = Response{}; // each attempt starts afresh
         Exchanged x = co_await attempt_(p, state);
         // Most responses are final: the redirect layer's frame is made only for a redirect.
-        if (x.response && !redirects_.is_final(p, *x.response)) {
+        if (x.responded() && !redirects_.is_final(p, state.response)) {
             x = co_await redirects_.follow(p, std::move(x), state);
         }
-        const Assessment a = breaker_.record(origin, std::move(permit), x);
-        if (x.response) state.status = x.response->status;
-        if (x.response && x.response->status < 400) {
-            if (options_.hooks.on_response) options_.hooks.on_response(*x.response);
-            co_return result_of<Result>(std::move(x));
+        const Assessment a = breaker_.record(origin, std::move(permit), x, state);
+        const Response* const response = x.responded() ? &state.response : nullptr;
+        if (response) state.status = response->status;
+        if (response && response->status < 400) {
+            if (options_.hooks.on_response) options_.hooks.on_response(*response);
+            // (A buffered call's response moves once, into the awaitable's result.)
+            if constexpr (streamed) {
+                co_return streamed_result(state, std::move(x));
+            } else {
+                co_return std::move(state.response);
+            }
         }
         if (a.cancelled) std::rethrow_exception(x.error);
 
-        const std::optional<Response>& response = x.response;
         const auto retry_after = response ? response->headers.get("Retry-After") : std::nullopt;
         RetryDecision d = decide_retry(options_.retry,
                                        FailedAttempt{.method = p.method,
@@ -134,13 +135,19 @@ asio::awaitable<Result> RetryLayer::operator()(HttpMessage message,
         if (d.action != RetryDecision::Action::retry) {
             const std::string note = attempts_note(state.attempts) + why;
             if (!response) rethrow_noted(x.error, note);
-            if (options_.hooks.on_response) options_.hooks.on_response(*x.response);
-            if (!options_.raise_for_status) co_return result_of<Result>(std::move(x));
+            if (options_.hooks.on_response) options_.hooks.on_response(*response);
+            if (!options_.raise_for_status) {
+                if constexpr (streamed) {
+                    co_return streamed_result(state, std::move(x));
+                } else {
+                    co_return std::move(state.response);
+                }
+            }
             std::rethrow_exception(make_http_exception(status_error_code(response->status),
                                                        p.context + ": HTTP " +
                                                            std::to_string(response->status) + " " +
                                                            printable(response->reason) + note,
-                                                       &*response));
+                                                       response));
         }
         if (options_.hooks.on_retry) {
             options_.hooks.on_retry(RetryEvent{.method = p.method,

@@ -22,8 +22,9 @@ public:
         : next_(next), options_(options), executor_(std::move(executor)) {}
 
     /// One call (Result: Response or Streamed, as RetryLayer's); `owner` holds the engine.
+    /// Not a coroutine: the message is moved once, into the frame that runs the call.
     template <class Result>
-    boost::asio::awaitable<Result> operator()(HttpMessage message,
+    boost::asio::awaitable<Result> operator()(HttpMessage&& message,
                                               std::shared_ptr<const void> owner) {
         if (options_.timeout.total > Duration::zero()) {
             return timed<Result>(std::move(message), std::move(owner));

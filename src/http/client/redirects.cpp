@@ -28,10 +28,9 @@ asio::awaitable<Exchanged> RedirectLayer::follow(const Prepared& p, Exchanged fi
     Exchanged current = std::move(first);
     std::vector<Response> history;
     for (std::size_t redirects = 0;; ++redirects) {
-        Response& response = *current.response;
+        Response& response = call.response;
         const std::string location(*response.headers.get("Location"));
         if (redirects == options_.max_redirects) {
-            current.response.reset();
             current.error = std::make_exception_ptr(TransportSpecificError(
                 errc::too_many_redirects, r.context + ": more than " +
                                               std::to_string(options_.max_redirects) +
@@ -44,10 +43,7 @@ asio::awaitable<Exchanged> RedirectLayer::follow(const Prepared& p, Exchanged fi
         } catch (const TransportError&) {
             current.error = std::current_exception();
         }
-        if (!next) {
-            current.response.reset();
-            co_return current;
-        }
+        if (!next) co_return current;
         const int status = response.status;
         if ((status == 303 && r.method != "HEAD") ||
             ((status == 301 || status == 302) && r.method == "POST")) {
@@ -61,12 +57,13 @@ asio::awaitable<Exchanged> RedirectLayer::follow(const Prepared& p, Exchanged fi
             r.mutable_headers().erase("Cookie");
         }
         history.push_back(std::move(response));
+        response = Response{};
         r.target = std::move(*next);
         r.context = r.method + " " + r.target.url;
         current = co_await next_(r, call);
         current.sent = true; // the first exchange was sent
-        if (!current.response || is_final(r, *current.response)) {
-            if (current.response) current.response->history = std::move(history);
+        if (!current.responded() || is_final(r, call.response)) {
+            if (current.responded()) call.response.history = std::move(history);
             co_return current;
         }
     }

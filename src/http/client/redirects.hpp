@@ -24,8 +24,8 @@ public:
     /// to follow.
     bool is_final(const Prepared& p, Response& response) const;
     /// The rest of a call whose first exchange, `first`, answered with a redirect to
-    /// follow: the exchanges it leads to, until a final response (its history kept), an
-    /// error, or more than max_redirects.
+    /// follow (in `call.response`): the exchanges it leads to, until a final response (its
+    /// history kept), an error, or more than max_redirects.
     boost::asio::awaitable<Exchanged> follow(const Prepared& p, Exchanged first, CallState& call);
 
 private:

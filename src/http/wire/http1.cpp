@@ -31,6 +31,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -687,19 +688,52 @@ bool needs_content_length(std::string_view method, std::size_t body_size) noexce
 
 void write_head(std::string& out, std::string_view method, const Target& target,
                 const Headers& headers, std::optional<std::uint64_t> content_length, bool chunked) {
-    out.append(method).append(" ").append(target.target).append(" HTTP/1.1\r\n");
-    if (!headers.contains("Host")) out.append("Host: ").append(target.host_header).append("\r\n");
-    for (const auto& [name, value] : headers) {
-        out.append(name).append(": ").append(value).append("\r\n");
-    }
-    if (chunked) {
-        out.append("Transfer-Encoding: chunked\r\n");
-    } else if (content_length) {
-        char digits[24];
+    // Sized first, then copied piece by piece into place: one resize instead of an append
+    // (and its capacity check and call) for each of the head's dozen or more pieces.
+    using namespace std::string_view_literals;
+    constexpr std::string_view crlf = "\r\n"sv;
+    const bool host = !headers.contains("Host");
+    char digits[24];
+    std::string_view length;
+    if (!chunked && content_length) {
         const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, *content_length);
-        out.append("Content-Length: ").append(digits, end).append("\r\n");
+        length = std::string_view(digits, static_cast<std::size_t>(end - digits));
     }
-    out.append("\r\n");
+    std::size_t size = method.size() + 1 + target.target.size() + " HTTP/1.1\r\n"sv.size();
+    if (host) size += "Host: "sv.size() + target.host_header.size() + crlf.size();
+    for (const auto& [name, value] : headers) size += name.size() + 2 + value.size() + 2;
+    if (chunked) size += "Transfer-Encoding: chunked\r\n"sv.size();
+    if (!length.empty()) size += "Content-Length: "sv.size() + length.size() + crlf.size();
+    size += crlf.size();
+    const std::size_t at = out.size();
+    out.resize(at + size);
+    char* cursor = out.data() + at;
+    const auto put = [&cursor](std::string_view piece) {
+        std::memcpy(cursor, piece.data(), piece.size());
+        cursor += piece.size();
+    };
+    put(method);
+    put(" "sv);
+    put(target.target);
+    put(" HTTP/1.1\r\n"sv);
+    if (host) {
+        put("Host: "sv);
+        put(target.host_header);
+        put(crlf);
+    }
+    for (const auto& [name, value] : headers) {
+        put(name);
+        put(": "sv);
+        put(value);
+        put(crlf);
+    }
+    if (chunked) put("Transfer-Encoding: chunked\r\n"sv);
+    if (!length.empty()) {
+        put("Content-Length: "sv);
+        put(length);
+        put(crlf);
+    }
+    put(crlf);
 }
 
 void check_head_limits(std::size_t count, std::size_t bytes, const WireLimits& limits,
