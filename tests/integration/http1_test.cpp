@@ -1086,6 +1086,34 @@ TEST(Http1, HostWithANulIsRefusedBeforeAnyConnection) {
     EXPECT_EQ(server.connections(), 0u);
 }
 
+// RFC 6761 §6.3: names under .localhost are the loopback, without DNS (this machine's
+// resolver knows none of them).
+TEST(Http1, NamesUnderLocalhostReachTheLoopbackWithoutDns) {
+    TestServer server(TestServer::respond(ok()));
+    const std::string port = std::to_string(server.port());
+    for (const std::string host : {"app.localhost", "A.B.LocalHost", "localhost"}) {
+        const Response r = fetch("http://" + host + ":" + port + "/here");
+        EXPECT_EQ(r.status, 200) << host;
+    }
+    const auto seen = server.requests();
+    ASSERT_EQ(seen.size(), 3u);
+    EXPECT_EQ(seen[0].header("Host"), "app.localhost:" + port); // the name, not the address
+}
+
+// A fragment is the client's own: never sent, whatever it holds.
+TEST(Http1, AFragmentIsNotSent) {
+    TestServer server(TestServer::respond(ok()));
+    for (const std::string tail : {"#top", "#a#b", "?q=1#x?y=2", "#"}) {
+        EXPECT_EQ(fetch(server.url("/page") + tail).status, 200) << tail;
+    }
+    const auto seen = server.requests();
+    ASSERT_EQ(seen.size(), 4u);
+    EXPECT_EQ(seen[0].target, "/page");
+    EXPECT_EQ(seen[1].target, "/page");
+    EXPECT_EQ(seen[2].target, "/page?q=1");
+    EXPECT_EQ(seen[3].target, "/page");
+}
+
 TEST(Http1, DestructorClosesConnectionsSynchronously) {
     std::promise<void> client_closed;
     TestServer server([&](TestConnection& c) -> asio::awaitable<void> {

@@ -13,8 +13,11 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace nector::http::detail {
@@ -26,6 +29,17 @@ using SteadyClock = std::chrono::steady_clock;
 namespace {
 
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+
+// "localhost" and the names under ".localhost" (RFC 6761 §6.3), however cased.
+bool is_localhost(std::string_view host) {
+    constexpr std::string_view name = "localhost";
+    if (host.size() < name.size()) return false;
+    const std::string_view tail = host.substr(host.size() - name.size());
+    const bool ends = std::equal(tail.begin(), tail.end(), name.begin(), [](char a, char b) {
+        return static_cast<char>(std::tolower(static_cast<unsigned char>(a))) == b;
+    });
+    return ends && (host.size() == name.size() || host[host.size() - name.size() - 1] == '.');
+}
 
 } // namespace
 
@@ -64,6 +78,11 @@ asio::awaitable<std::shared_ptr<Connection>> NetworkDialer::dial(const Origin& o
     const auto address = asio::ip::make_address(origin.host, parse_error);
     if (!parse_error) {
         endpoints.emplace_back(address, origin.port);
+    } else if (is_localhost(origin.host)) {
+        // The loopback addresses, without asking DNS (RFC 6761 §6.3, as curl and browsers
+        // do): a machine with no hosts entry for a name under .localhost reaches itself.
+        endpoints.emplace_back(asio::ip::address_v4::loopback(), origin.port);
+        endpoints.emplace_back(asio::ip::address_v6::loopback(), origin.port);
     } else {
         using namespace asio::experimental::awaitable_operators;
         tcp::resolver resolver(ex);

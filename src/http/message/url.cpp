@@ -100,6 +100,9 @@ Target make_target(std::string_view base, std::string_view url) {
 namespace {
 
 Target parse_target(std::string_view base, std::string_view url) {
+    // A fragment is the client's own (RFC 9110 §4.2.1 / RFC 3986 §3.5): dropped before
+    // anything else reads the URL, whatever it holds ("#a#b" included).
+    url = url.substr(0, url.find('#'));
     std::string joined;
     if (is_absolute(url)) {
         joined = url;
