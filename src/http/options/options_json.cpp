@@ -93,8 +93,11 @@ void read(const std::string& key, const json::value& v, T& out);
 template <class T>
 void read_fields(const std::string& prefix, const json::object& object, T& out,
                  std::string_view (*alias)(std::string_view) = nullptr) {
-    for (const auto& [k, value] : object) {
-        const std::string_view name = alias ? alias(k) : std::string_view(k);
+    for (const auto& member : object) {
+        // (Not a structured binding: clang 14 cannot capture one in the lambda below.)
+        const std::string_view k = member.key();
+        const json::value& value = member.value();
+        const std::string_view name = alias ? alias(k) : k;
         const std::string key = prefix.empty() ? std::string(k) : prefix + "." + std::string(k);
         bool found = false;
         boost::mp11::mp_for_each<described_members<T>>([&](auto d) {

@@ -43,6 +43,14 @@ struct AllOverridesAreFields<L<O...>> {
 };
 static_assert(AllOverridesAreFields<described_members<Overrides>>::value);
 
+// An override, when set, replaces its field (headers, merged above, are not optional).
+template <class Field, class Type>
+void assign(Field& field, const Type& value) {
+    if constexpr (std::is_same_v<Type, std::optional<Field>>) {
+        if (value) field = *value;
+    }
+}
+
 } // namespace
 
 Options with_overrides(Options options, const Overrides& overrides) {
@@ -57,15 +65,8 @@ Options with_overrides(Options options, const Overrides& overrides) {
     const Hooks defaults_hooks = options.hooks;
     boost::mp11::mp_for_each<described_members<Overrides>>([&](auto o) {
         boost::mp11::mp_for_each<described_members<Options>>([&](auto d) {
-            using Type = std::remove_cvref_t<decltype(std::declval<const Overrides&>().*
-                                                      decltype(o)::pointer)>;
-            using Field =
-                std::remove_cvref_t<decltype(std::declval<Options&>().*decltype(d)::pointer)>;
-            if constexpr (std::is_same_v<Type, std::optional<Field>>) {
-                if (std::string_view(o.name) == d.name && (overrides.*o.pointer)) {
-                    options.*d.pointer = *(overrides.*o.pointer);
-                }
-            }
+            if (std::string_view(o.name) == d.name)
+                assign(options.*d.pointer, overrides.*o.pointer);
         });
     });
     if (overrides.hooks) options.hooks.on_breaker_state = defaults_hooks.on_breaker_state;
