@@ -1100,7 +1100,8 @@ TEST(Http1, NamesUnderLocalhostReachTheLoopbackWithoutDns) {
     EXPECT_EQ(seen[0].header("Host"), "app.localhost:" + port); // the name, not the address
 }
 
-// A fragment is the client's own: never sent, whatever it holds.
+// A fragment is the client's own: never sent, whatever it holds, in a request URL or in
+// a Location.
 TEST(Http1, AFragmentIsNotSent) {
     TestServer server(TestServer::respond(ok()));
     for (const std::string tail : {"#top", "#a#b", "?q=1#x?y=2", "#"}) {
@@ -1112,6 +1113,12 @@ TEST(Http1, AFragmentIsNotSent) {
     EXPECT_EQ(seen[1].target, "/page");
     EXPECT_EQ(seen[2].target, "/page?q=1");
     EXPECT_EQ(seen[3].target, "/page");
+
+    TestServer redirecting(TestServer::sequence({redirect(302, "/next#a#b"), ok()}));
+    EXPECT_EQ(fetch(redirecting.url("/first")).status, 200);
+    const auto followed = redirecting.requests();
+    ASSERT_EQ(followed.size(), 2u);
+    EXPECT_EQ(followed[1].target, "/next");
 }
 
 TEST(Http1, DestructorClosesConnectionsSynchronously) {

@@ -72,6 +72,18 @@ TEST(OptionsJson, SeedNamesAndOneNumberTimeout) {
     EXPECT_EQ(o.retry.retry_status_codes, std::vector<int>{500});
 }
 
+TEST(OptionsJson, KeysApplyInTheDocumentsOrder) {
+    // The seed's flat name and the retry object set the same field: the later one wins.
+    EXPECT_EQ(
+        options_from_json(boost::json::parse(R"({"retry": {"max_retries": 4}, "max_retries": 1})"))
+            .retry.max_retries,
+        1u);
+    EXPECT_EQ(
+        options_from_json(boost::json::parse(R"({"max_retries": 1, "retry": {"max_retries": 4}})"))
+            .retry.max_retries,
+        4u);
+}
+
 TEST(OptionsJson, HeadersMergeOntoTheBase) {
     Options base{.headers = {{"Keep", "k"}, {"Replace", "old"}}};
     const Options o =
@@ -96,6 +108,8 @@ TEST(OptionsJson, BadKeysAndValuesNameTheKey) {
         {R"({"http2_settings": {"window": 1}})", "\"http2_settings.window\""},
         {R"({"http2_settings": {"stream_window": 4294967296}})",
          "\"http2_settings.stream_window\""},
+        {R"({"http2_settings": {"max_concurrent_streams": 2147483648}})",
+         "\"http2_settings.max_concurrent_streams\""},
         {R"([1])", "\"config\""},
     };
     for (const auto& [text, key] : cases) {

@@ -52,14 +52,15 @@ Engine::Engine(Options o, std::shared_ptr<ResilienceRegistry> shared)
     : options(checked(std::move(o))),
       resilience(std::move(shared)),
       wire_limits_(WireLimits::of(options)),
-      prepare_(options),
-      // TLS files and PEM in the options are loaded, and so checked, now.
-      dialer_(std::make_unique<NetworkDialer>(options, wire_limits_)) {
+      prepare_(options) {
     if (!resilience) {
         resilience = make_resilience(options);
     } else {
         check_shared_resilience(options, *resilience);
     }
+    // TLS files and PEM in the options are loaded, and so checked, now (after the checks
+    // that need no I/O).
+    dialer_ = std::make_unique<NetworkDialer>(options, wire_limits_);
 }
 
 Engine::~Engine() = default;

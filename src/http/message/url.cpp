@@ -164,6 +164,8 @@ Target parse_target(std::string_view base, std::string_view url) {
 } // namespace
 
 std::string resolve_location(std::string_view current, std::string_view location) {
+    // Its fragment is dropped, as a request URL's is, whatever it holds.
+    location = location.substr(0, location.find('#'));
     auto base = urls::parse_uri(current);
     auto ref = urls::parse_uri_reference(location);
     if (!base) bad_url(current, base.error().message());

@@ -88,24 +88,27 @@ std::string field_names() {
 template <class T>
 void read(const std::string& key, const json::value& v, T& out);
 
-// A JSON object onto a described struct, key by key; `alias` maps another spelling of a
-// key to the field's name first.
+// One key of a JSON object onto the described field of that name (`name`: the key, or
+// another spelling of it mapped to the field's name).
+template <class T>
+void read_field(const std::string& key, std::string_view name, const json::value& value, T& out) {
+    bool found = false;
+    boost::mp11::mp_for_each<described_members<T>>([&](auto d) {
+        if (found || name != d.name) return;
+        found = true;
+        read(key, value, out.*d.pointer);
+    });
+    if (!found) bad(key, "is not " + what_of<T>() + " (" + field_names<T>() + ")");
+}
+
+// A JSON object onto a described struct, key by key, in the object's order; `alias` maps
+// another spelling of a key to the field's name first.
 template <class T>
 void read_fields(const std::string& prefix, const json::object& object, T& out,
                  std::string_view (*alias)(std::string_view) = nullptr) {
-    for (const auto& member : object) {
-        // (Not a structured binding: clang 14 cannot capture one in the lambda below.)
-        const std::string_view k = member.key();
-        const json::value& value = member.value();
-        const std::string_view name = alias ? alias(k) : k;
+    for (const auto& [k, value] : object) {
         const std::string key = prefix.empty() ? std::string(k) : prefix + "." + std::string(k);
-        bool found = false;
-        boost::mp11::mp_for_each<described_members<T>>([&](auto d) {
-            if (found || name != d.name) return;
-            found = true;
-            read(key, value, out.*d.pointer);
-        });
-        if (!found) bad(key, "is not " + what_of<T>() + " (" + field_names<T>() + ")");
+        read_field(key, alias ? alias(k) : std::string_view(k), value, out);
     }
 }
 
@@ -127,9 +130,10 @@ void read_value(const std::string& key, const json::value& v, std::size_t& out) 
     out = static_cast<std::size_t>(to_count(key, v));
 }
 
+// (Only HTTP/2 settings are 32-bit, and nghttp2 takes none above 2^31-1.)
 void read_value(const std::string& key, const json::value& v, std::uint32_t& out) {
     const std::uint64_t n = to_count(key, v);
-    if (n > 0xffffffffU) bad(key, "must be at most 2^32-1");
+    if (n > 0x7fffffffU) bad(key, "must be at most 2^31-1");
     out = static_cast<std::uint32_t>(n);
 }
 
@@ -244,11 +248,10 @@ bool read_seed_name(std::string_view k, const json::value& value, Options& o) {
 
 Options options_from_json(const boost::json::value& config, Options base) {
     if (config.is_null()) return base;
-    json::object rest;
+    // In the document's order, so that a later key wins over an earlier one.
     for (const auto& [k, value] : to_object("config", config)) {
-        if (!read_seed_name(k, value, base)) rest.emplace(k, value);
+        if (!read_seed_name(k, value, base)) read_field(std::string(k), k, value, base);
     }
-    read_fields("", rest, base);
     return base;
 }
 

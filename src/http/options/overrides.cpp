@@ -6,6 +6,7 @@
 
 #include <boost/describe/members.hpp>
 #include <boost/mp11/algorithm.hpp>
+#include <boost/pfr/core.hpp>
 
 #include <optional>
 #include <string_view>
@@ -28,7 +29,8 @@ constexpr bool has_options_field() {
     boost::mp11::mp_for_each<described_members<Options>>([&](auto d) {
         using Field = std::remove_cvref_t<decltype(std::declval<Options>().*d.pointer)>;
         if (std::string_view(d.name) != std::string_view(O::name)) return;
-        found = std::is_same_v<Type, std::optional<Field>> || std::is_same_v<Type, Headers>;
+        found = std::is_same_v<Type, std::optional<Field>> ||
+                (std::is_same_v<Type, Headers> && std::is_same_v<Field, Headers>);
     });
     return found;
 }
@@ -42,6 +44,9 @@ struct AllOverridesAreFields<L<O...>> {
     static constexpr bool value = (has_options_field<O>() && ...);
 };
 static_assert(AllOverridesAreFields<described_members<Overrides>>::value);
+// And every member of Overrides is described: one left out would be ignored.
+static_assert(boost::mp11::mp_size<described_members<Overrides>>::value ==
+              boost::pfr::tuple_size_v<Overrides>);
 
 // An override, when set, replaces its field (headers, merged above, are not optional).
 template <class Field, class Type>
