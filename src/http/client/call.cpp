@@ -41,11 +41,15 @@ Streamed streamed_result(CallState& call, Exchanged&& x) {
 
 } // namespace
 
-void RetryLayer::check_connected(const HttpMessage& message) const {
-    if (!connected_) {
+void check_connected(bool connected, const HttpMessage& message) {
+    if (!connected) {
         throw_error(errc::not_connected, message.method + " " + redact(message.url) +
                                              ": transport not connected (call connect() first)");
     }
+}
+
+void RetryLayer::check_connected(const HttpMessage& message) const {
+    detail::check_connected(connected_, message);
 }
 
 void RetryLayer::record_call(SteadyClock::time_point started, int status) noexcept {

@@ -23,6 +23,9 @@
 
 namespace nector::http::detail {
 
+/// Throws not_connected, naming `message`'s request, unless `connected`.
+void check_connected(bool connected, const HttpMessage& message);
+
 class RetryLayer {
 public:
     RetryLayer(BreakerLayer& breaker, RedirectLayer& redirects, AttemptLayer& attempt,

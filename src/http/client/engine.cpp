@@ -105,8 +105,7 @@ Metrics Engine::snapshot() const {
 
 template <class Result>
 asio::awaitable<Result> Engine::unbound(HttpMessage message) const {
-    throw_error(errc::not_connected, message.method + " " + redact(message.url) +
-                                         ": transport not connected (call connect() first)");
+    check_connected(false, message);
     co_return Result{};
 }
 
