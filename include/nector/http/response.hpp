@@ -35,8 +35,8 @@ struct Response {
     Version version = Version::http_1_1;
     Headers headers;  ///< case-insensitive lookup, repeated names kept in order
     std::string body; ///< the bytes received (empty for HEAD)
-    /// Trailer fields sent after the body over HTTP/2. (Over HTTP/1.1, the trailer of a
-    /// chunked body is merged into `headers`.)
+    /// Trailer fields sent after the body: HTTP/2's trailing HEADERS, HTTP/1.1's trailer
+    /// section after the last chunk (kept apart from `headers`, RFC 9110 §6.5).
     Headers trailers;
     std::string method;            ///< the request method that got this response
     std::string url;               ///< the URL that answered (after redirects), credentials removed

@@ -1,5 +1,6 @@
-// HTTP/1.1 connections: our request head writer and Beast's parser over a TCP or TLS
-// stream, one exchange at a time, with the connection's read and write deadlines.
+// HTTP/1.1 connections: our request head writer and response reader (response_reader.cpp)
+// over a TCP or TLS stream, one exchange at a time, with the connection's read and write
+// deadlines.
 // Over 500 lines on purpose: one class template, Http1Connection (exchange, streamed body,
 // uploads, the deadline timer), whose members share the connection's buffer and timer
 // state; its instances for both streams are at the end.
@@ -7,6 +8,7 @@
 
 #include "http/errors/bridge.hpp"
 #include "http/wire/connection.hpp"
+#include "http/wire/response_reader.hpp"
 #include "http/wire/streams.hpp"
 #include "nector/transport/errors.hpp"
 
@@ -19,7 +21,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <openssl/bio.h>
@@ -32,6 +34,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,89 +52,19 @@ namespace nector::http::detail {
 /// No byte and no end of stream waiting on the socket `fd` (a poll that does not wait).
 bool socket_quiet(int fd) noexcept;
 
-/// check_head() on a head's field count and size in bytes.
-void check_head_limits(std::size_t count, std::size_t bytes, const WireLimits& limits,
-                       std::string_view context);
-
-/// Throws TransportSpecificError (protocol_error) when a response head has more header
-/// fields than Options::max_header_count, or is larger than max_header_bytes (the parser's
-/// own limit does not see a head that arrives in pieces).
-template <class Fields>
-void check_head(const Fields& fields, std::string_view reason, const WireLimits& limits,
-                std::string_view context) {
-    std::size_t count = 0;
-    std::size_t bytes = 15 + reason.size(); // "HTTP/1.1 200 " and CRLF
-    for (const auto& field : fields) {
-        ++count;
-        bytes += field.name_string().size() + field.value().size() + 4; // ": " and CRLF
-    }
-    check_head_limits(count, bytes, limits, context);
-}
-
 /// A buffered body's announced length is reserved at once up to this size; above it (only
 /// a raised max_response_bytes allows that) the string grows as bytes arrive rather than
 /// ask for that much address space before any of it has come.
 inline constexpr std::size_t max_body_reserve = std::size_t{64} << 20;
 
-/// Beast's HTTP/1.1 response parser writing the head straight into a Response and the body
-/// into its string: no intermediate basic_fields and no second copy of each field.
-class ResponseParser final : public boost::beast::http::basic_parser<false> {
-public:
-    explicit ResponseParser(Response& response) : response_(response) {}
-
-    int status() const noexcept { return status_; }
-    int version() const noexcept { return version_; }
-    std::size_t field_count() const noexcept { return count_; }
-    /// The head's size as check_head_limits() counts it.
-    std::size_t head_bytes() const noexcept { return bytes_; }
-
-private:
-    using string_view = boost::beast::string_view;
-    using error_code = boost::system::error_code;
-
-    void on_request_impl(boost::beast::http::verb, string_view, string_view, int,
-                         error_code&) override {}
-    void on_response_impl(int code, string_view reason, int version, error_code&) override {
-        status_ = code;
-        version_ = version;
-        response_.reason.assign(reason.data(), reason.size());
-        response_.headers.clear(); // an interim response's fields are not the final one's
-        response_.headers.reserve(16);
-        count_ = 0;
-        bytes_ = 15 + reason.size(); // "HTTP/1.1 200 " and CRLF
-    }
-    void on_field_impl(boost::beast::http::field, string_view name, string_view value,
-                       error_code&) override {
-        ++count_;
-        bytes_ += name.size() + value.size() + 4; // ": " and CRLF
-        response_.headers.add(std::string(name.data(), name.size()),
-                              std::string(value.data(), value.size()));
-    }
-    void on_header_impl(error_code&) override {}
-    void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
-        response_.body.clear();
-        // The parser has checked a Content-Length against body_limit already.
-        if (length && *length <= max_body_reserve) {
-            response_.body.reserve(static_cast<std::size_t>(*length));
-        }
-    }
-    std::size_t on_body_impl(string_view body, error_code&) override {
-        response_.body.append(body.data(), body.size());
-        return body.size();
-    }
-    void on_chunk_header_impl(std::uint64_t, string_view, error_code&) override {}
-    std::size_t on_chunk_body_impl(std::uint64_t, string_view body, error_code&) override {
-        response_.body.append(body.data(), body.size());
-        return body.size();
-    }
-    void on_finish_impl(error_code&) override {}
-
-    Response& response_;
-    int status_ = 0;
-    int version_ = 11;
-    std::size_t count_ = 0;
-    std::size_t bytes_ = 0;
-};
+/// The reader's limits for a response to `ex` (`buffered`: the body is kept whole, under
+/// max_response_bytes).
+inline ReaderLimits reader_limits(const WireLimits& limits, bool buffered) noexcept {
+    return {.max_header_bytes = limits.max_header_bytes,
+            .max_header_count = limits.max_header_count,
+            .max_body =
+                buffered ? std::optional<std::uint64_t>(limits.max_response_bytes) : std::nullopt};
+}
 
 /// Appends an HTTP/1.1 request head to `out`: request line, Host (unless a Host header is
 /// given), the headers (already validated), Content-Length when `content_length` is set,
@@ -178,7 +111,6 @@ public:
 
 private:
     class Body;
-    using StreamParser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
 
     // Closes the connection if the exchange does not finish (error or cancellation), unless
     // a streamed body took the connection over.
@@ -193,19 +125,16 @@ private:
         }
     };
 
-    /// Feeds the buffered bytes to `parser`: true once the response is complete (at `eof`,
+    /// Feeds the buffered bytes to `reader`: true once the response is complete (at `eof`,
     /// the end of the connection, it must be), false when it needs more bytes.
-    bool parse_buffered(Exchange& ex, ResponseParser& parser,
+    bool parse_buffered(Exchange& ex, ResponseReader& reader,
                         std::chrono::steady_clock::time_point sent, bool eof);
     /// What is left of a Content-Length body once the connection's buffer holds none of it:
-    /// then it is read from the socket straight into its destination, past the parser.
+    /// then it is read from the socket straight into its destination, past the reader.
     /// Nothing for a chunked or end-delimited body, or while the buffer holds bytes.
-    std::optional<std::uint64_t> directly_readable(
-        const boost::beast::http::basic_parser<false>& parser) const {
-        if (buffer_.size() != 0 || !parser.is_header_done() || parser.chunked()) return {};
-        const auto remaining = parser.content_length_remaining();
-        if (!remaining) return {};
-        return *remaining;
+    std::optional<std::uint64_t> directly_readable(const ResponseReader& reader) const {
+        if (buffer_.size() != 0) return {};
+        return reader.length_remaining();
     }
     /// Reads the `remaining` bytes of a Content-Length body into the response, past the
     /// parser (whose buffer is empty).
@@ -315,7 +244,6 @@ private:
     boost::beast::flat_buffer buffer_;
     std::size_t read_size_ = 1024; // the next buffered read's size
     std::string out_;              // the request head, kept for the connection's life
-    std::optional<StreamParser> stream_parser_;
     Duration read_timeout_{};
     bool open_ = true;
     bool busy_ = false;
@@ -326,8 +254,12 @@ private:
 template <class Stream>
 class Http1Connection<Stream>::Body final : public BodyReader {
 public:
-    Body(std::shared_ptr<Http1Connection> c, std::string context)
-        : c_(std::move(c)), context_(std::move(context)) {}
+    Body(std::shared_ptr<Http1Connection> c, std::string context, ResponseReader reader)
+        : c_(std::move(c)), context_(std::move(context)), reader_(reader) {
+        reader_.rebind(trailer_, context_);
+    }
+    Body(const Body&) = delete;
+    Body& operator=(const Body&) = delete;
     ~Body() override {
         if (done_) return;
         c_->idle();
@@ -336,78 +268,77 @@ public:
 
     boost::asio::awaitable<bool> read(std::string& out, std::size_t max) override {
         constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
-        auto& parser = *c_->stream_parser_;
-        // Once nothing is left in the connection's buffer, the rest of a Content-Length body
-        // is read from the socket straight into `out`: no copy through the buffer.
-        if (!done_ && !direct_) {
-            if (const auto remaining = c_->directly_readable(parser)) {
-                direct_ = true;
-                remaining_ = *remaining;
-            }
-        }
-        while (direct_ && !done_) {
-            const std::size_t old = out.size();
-            const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(max, remaining_));
-            out.resize(old + want);
-            c_->deadline_in(c_->read_timeout_);
-            auto [ec, n] = co_await c_->stream_.async_read_some(
-                boost::asio::buffer(out.data() + old, want), nothrow);
-            c_->no_deadline();
-            out.resize(old + n);
-            remaining_ -= n;
-            if (remaining_ == 0) {
-                finish(parser);
-            } else if (ec) {
-                throw_io_error(c_->body_error(ec), context_, "reading the response body",
-                               errc::read_timeout);
-            }
-            if (n > 0) co_return true;
-        }
-        // Read up to `max` a time: Beast sizes a read by the buffer's free capacity.
-        c_->buffer_.reserve(max);
+        auto& buffer = c_->buffer_;
         while (!done_) {
             const std::size_t old = out.size();
-            out.resize(old + max);
-            parser.get().body().data = out.data() + old;
-            parser.get().body().size = max;
+            if (buffer.size() == 0) {
+                if (const auto remaining = reader_.length_remaining()) {
+                    // The rest of a Content-Length body goes from the socket straight into
+                    // `out`: no copy through the buffer.
+                    const auto want =
+                        static_cast<std::size_t>(std::min<std::uint64_t>(max, *remaining));
+                    out.resize(old + want);
+                    c_->deadline_in(c_->read_timeout_);
+                    auto [ec, n] = co_await c_->stream_.async_read_some(
+                        boost::asio::buffer(out.data() + old, want), nothrow);
+                    c_->no_deadline();
+                    out.resize(old + n);
+                    reader_.skipped(n);
+                    if (reader_.done()) {
+                        finish();
+                    } else if (ec) {
+                        throw_io_error(c_->body_error(ec), context_, "reading the response body",
+                                       errc::read_timeout);
+                    }
+                    if (n > 0) co_return true;
+                    continue;
+                }
+            } else {
+                const auto bytes = buffer.data();
+                const std::size_t used =
+                    reader_.put(static_cast<const char*>(bytes.data()), bytes.size(), out, max);
+                buffer.consume(used);
+                if (reader_.done()) finish();
+                if (out.size() > old) co_return true;
+                if (used > 0) continue;
+            }
+            if (done_) break;
             c_->deadline_in(c_->read_timeout_);
-            auto [read_error, n] = co_await boost::beast::http::async_read_some(
-                c_->stream_, c_->buffer_, parser, nothrow);
+            auto [ec, n] = co_await c_->stream_.async_read_some(
+                buffer.prepare(std::clamp<std::size_t>(max, 1024, max_read_size)), nothrow);
             c_->no_deadline();
-            auto ec = read_error;
-            const std::size_t got = max - parser.get().body().size;
-            out.resize(old + got);
-            if (ec == boost::beast::http::error::need_buffer) ec = {};
-            if (ec) {
+            buffer.commit(n);
+            if (ec == boost::asio::error::eof && n == 0) {
+                reader_.put_eof(); // ends a body delimited by the close, or throws
+                finish();
+            } else if (ec && n == 0) {
                 throw_io_error(c_->timed(ec), context_, "reading the response body",
                                errc::read_timeout);
             }
-            if (parser.is_done()) finish(parser);
-            if (got > 0) co_return true;
         }
         co_return false;
     }
     bool keep_alive() const noexcept override { return keep_alive_; }
+    Headers trailers() const override { return trailer_.trailers; }
 
 private:
-    void finish(const StreamParser& parser) noexcept {
+    void finish() noexcept {
         done_ = true;
-        keep_alive_ = parser.keep_alive() && !parser.need_eof() && c_->buffer_.size() == 0;
+        keep_alive_ = reader_.keep_alive() && c_->buffer_.size() == 0;
         c_->idle();
         if (!keep_alive_) c_->close();
     }
 
     std::shared_ptr<Http1Connection> c_;
     std::string context_;
+    Response trailer_; // where the reader puts the trailer section
+    ResponseReader reader_;
     bool done_ = false;
     bool keep_alive_ = false;
-    bool direct_ = false;         // reading the body past the parser
-    std::uint64_t remaining_ = 0; // of a directly read body
 };
 
 template <class Stream>
 boost::asio::awaitable<void> Http1Connection<Stream>::exchange(Exchange& ex) {
-    namespace bhttp = boost::beast::http;
     constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
     busy_ = true;
     Guard guard{this};
@@ -441,83 +372,61 @@ boost::asio::awaitable<void> Http1Connection<Stream>::exchange(Exchange& ex) {
         co_await stream_head(ex, guard, sent);
         co_return;
     }
-    const bool head = ex.method == "HEAD";
-    for (;;) {
-        ResponseParser parser(ex.response);
-        parser.body_limit(limits.max_response_bytes);
-        parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-        parser.eager(true);
-        if (head) parser.skip(true);
-        bool eof = false;
-        while (!parse_buffered(ex, parser, sent, eof)) {
-            const std::optional<std::uint64_t> remaining = directly_readable(parser);
-            if (remaining) {
-                // The rest of the body goes from the socket straight into the response
-                // (checked against max_response_bytes by the parser already).
-                co_await read_rest_of_body(ex, *remaining);
-                break;
-            }
-            // The buffer starts small (a connection's buffer is its main memory cost) and
-            // grows while reads fill it, up to 64 KiB a read; it keeps its capacity.
-            deadline_in(limits.timeout.read);
-            auto [read_error, n] =
-                co_await stream_.async_read_some(buffer_.prepare(read_size_), nothrow);
-            no_deadline();
-            buffer_.commit(n);
-            if (n == read_size_ && read_size_ < max_read_size) read_size_ *= 2;
-            // (A TLS connection cut without close_notify, stream_truncated, stays an error:
-            // it must not end a body delimited by the end of the connection.)
-            if (read_error == boost::asio::error::eof) {
-                eof = true;
-            } else if (read_error) {
-                throw_io_error(timed(read_error), ex.context, "reading the response",
-                               errc::read_timeout);
-            }
+    ResponseReader reader(ex.response, ex.method == "HEAD", reader_limits(limits, true),
+                          ex.context);
+    bool eof = false;
+    while (!parse_buffered(ex, reader, sent, eof)) {
+        if (const std::optional<std::uint64_t> remaining = directly_readable(reader)) {
+            // The rest of the body goes from the socket straight into the response
+            // (checked against max_response_bytes by the reader already).
+            co_await read_rest_of_body(ex, *remaining);
+            reader.skipped(*remaining);
+            break;
         }
-        const int status = parser.status();
-        if (status >= 100 && status < 200 && status != 101) continue; // interim response
-        ex.response.status = status;
-        ex.response.version = parser.version() == 10 ? Version::http_1_0 : Version::http_1_1;
-        check_head_limits(parser.field_count(), parser.head_bytes(), limits, ex.context);
-        // Bytes past the end of the response (a longer body than announced, or a body
-        // after a response to HEAD) cannot be explained: the connection is not reused, so
-        // they are never read as the next response (curl closes it too).
-        ex.keep_alive =
-            parser.keep_alive() && !parser.need_eof() && status != 101 && buffer_.size() == 0;
-        break;
+        // The buffer starts small (a connection's buffer is its main memory cost) and
+        // grows while reads fill it, up to 64 KiB a read; it keeps its capacity.
+        deadline_in(limits.timeout.read);
+        auto [read_error, n] =
+            co_await stream_.async_read_some(buffer_.prepare(read_size_), nothrow);
+        no_deadline();
+        buffer_.commit(n);
+        if (n == read_size_ && read_size_ < max_read_size) read_size_ *= 2;
+        // (A TLS connection cut without close_notify, stream_truncated, stays an error:
+        // it must not end a body delimited by the end of the connection.)
+        if (read_error == boost::asio::error::eof) {
+            eof = true;
+        } else if (read_error) {
+            throw_io_error(timed(read_error), ex.context, "reading the response",
+                           errc::read_timeout);
+        }
     }
+    // Bytes past the end of the response (a longer body than announced, or a body after a
+    // response to HEAD) cannot be explained: the connection is not reused, so they are
+    // never read as the next response (curl closes it too).
+    ex.keep_alive = reader.keep_alive() && buffer_.size() == 0;
     guard.done = ex.keep_alive; // otherwise the guard closes the connection
 }
 
 template <class Stream>
-bool Http1Connection<Stream>::parse_buffered(Exchange& ex, ResponseParser& parser,
+bool Http1Connection<Stream>::parse_buffered(Exchange& ex, ResponseReader& reader,
                                              std::chrono::steady_clock::time_point sent, bool eof) {
-    namespace bhttp = boost::beast::http;
-    boost::system::error_code ec;
-    while (buffer_.size() > 0) {
-        const std::size_t used = parser.put(buffer_.data(), ec);
+    if (buffer_.size() > 0 && !ex.response_started) {
+        ex.response_started = true;
+        ex.response.timings.first_byte = std::chrono::steady_clock::now() - sent;
+    }
+    while (buffer_.size() > 0 && !reader.done()) {
+        const auto bytes = buffer_.data();
+        const std::size_t used =
+            reader.put(static_cast<const char*>(bytes.data()), bytes.size(), ex.response.body,
+                       std::numeric_limits<std::size_t>::max());
         buffer_.consume(used);
-        if (!ex.response_started) {
-            ex.response_started = true;
-            ex.response.timings.first_byte = std::chrono::steady_clock::now() - sent;
-        }
-        if (ec == bhttp::error::need_more) {
-            ec = {};
-        } else if (ec) {
-            throw_io_error(ec, ex.context, "reading the response", errc::read_timeout);
-        }
-        if (parser.is_done()) return true;
         if (used == 0) break;
     }
+    if (reader.done()) return true;
     if (!eof) return false;
-    // A message delimited by the end ends here; otherwise it was cut short (or, with nothing
+    // A body delimited by the end ends here; otherwise it was cut short (or, with nothing
     // received, the server closed a kept-alive connection).
-    if (parser.got_some()) {
-        parser.put_eof(ec);
-    } else {
-        ec = bhttp::error::end_of_stream;
-    }
-    if (ec) throw_io_error(ec, ex.context, "reading the response", errc::read_timeout);
+    reader.put_eof();
     return true;
 }
 
@@ -558,7 +467,6 @@ boost::asio::awaitable<void> Http1Connection<Stream>::read_rest_of_body(Exchange
 
 template <class Stream>
 boost::asio::awaitable<void> Http1Connection<Stream>::send_upload(Exchange& ex) {
-    namespace bhttp = boost::beast::http;
     namespace asio = boost::asio;
     constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
     const Duration write_timeout = ex.limits->timeout.write;
@@ -601,43 +509,41 @@ boost::asio::awaitable<void> Http1Connection<Stream>::send_upload(Exchange& ex) 
 template <class Stream>
 boost::asio::awaitable<void> Http1Connection<Stream>::stream_head(
     Exchange& ex, Guard& guard, std::chrono::steady_clock::time_point sent) {
-    namespace bhttp = boost::beast::http;
     constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
     read_timeout_ = ex.limits->timeout.read;
-    for (;;) {
-        stream_parser_.emplace();
-        stream_parser_->body_limit(boost::none); // a stream has no size limit
-        stream_parser_->header_limit(static_cast<std::uint32_t>(ex.limits->max_header_bytes));
-        if (ex.method == "HEAD") stream_parser_->skip(true);
+    ResponseReader reader(ex.response, ex.method == "HEAD", reader_limits(*ex.limits, false),
+                          ex.context);
+    std::string none; // no body byte is read with the head
+    while (!reader.head_done()) {
+        if (buffer_.size() > 0) {
+            if (!ex.response_started) {
+                ex.response_started = true;
+                ex.response.timings.first_byte = std::chrono::steady_clock::now() - sent;
+            }
+            const auto bytes = buffer_.data();
+            const std::size_t used =
+                reader.put(static_cast<const char*>(bytes.data()), bytes.size(), none, 0);
+            buffer_.consume(used);
+            if (used > 0) continue; // the head, or an interim response
+        }
         deadline_in(read_timeout_);
-        auto [ec, n] =
-            co_await bhttp::async_read_header(stream_, buffer_, *stream_parser_, nothrow);
+        auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(read_size_), nothrow);
         no_deadline();
-        if (!ex.response_started && (stream_parser_->got_some() || buffer_.size() > 0)) {
-            ex.response_started = true;
-            ex.response.timings.first_byte = std::chrono::steady_clock::now() - sent;
+        buffer_.commit(n);
+        if (n == read_size_ && read_size_ < max_read_size) read_size_ *= 2;
+        if (ec == boost::asio::error::eof && n == 0) {
+            reader.put_eof(); // throws: the head is not complete
+        } else if (ec && n == 0) {
+            throw_io_error(timed(ec), ex.context, "reading the response", errc::read_timeout);
         }
-        if (ec) throw_io_error(timed(ec), ex.context, "reading the response", errc::read_timeout);
-        const auto& message = stream_parser_->get();
-        const int status = static_cast<int>(message.result_int());
-        if (status >= 100 && status < 200 && status != 101) continue; // interim response
-        ex.response.status = status;
-        ex.response.reason = std::string(message.reason());
-        ex.response.version = message.version() == 10 ? Version::http_1_0 : Version::http_1_1;
-        check_head(message, message.reason(), *ex.limits, ex.context);
-        for (const auto& field : message) {
-            ex.response.headers.add(std::string(field.name_string()), std::string(field.value()));
-        }
-        break;
     }
-    if (stream_parser_->is_done()) { // no body (HEAD, 204, 304, Content-Length: 0)
-        ex.keep_alive = stream_parser_->keep_alive() && !stream_parser_->need_eof() &&
-                        ex.response.status != 101 &&
-                        buffer_.size() == 0; // nothing unexplained left (see exchange())
+    if (reader.done()) { // no body (HEAD, 204, 304, Content-Length: 0)
+        ex.keep_alive = reader.keep_alive() && buffer_.size() == 0; // (see exchange())
         guard.done = ex.keep_alive;
         co_return;
     }
-    ex.body_reader = std::make_unique<Body>(this->shared_from_this(), std::string(ex.context));
+    ex.body_reader =
+        std::make_unique<Body>(this->shared_from_this(), std::string(ex.context), reader);
     guard.handed_over = true; // busy until the body ends or is abandoned
 }
 
@@ -651,21 +557,9 @@ void throw_io_error(const boost::system::error_code& ec, std::string_view contex
                                       (timeout_code == errc::read_timeout ? "read" : "write") +
                                       " timeout");
     }
-    if (ec == bhttp::error::header_limit) {
-        throw_error(errc::protocol_error, where + ": the response head exceeds max_header_bytes");
-    }
-    if (ec == bhttp::error::body_limit) {
-        throw_error(errc::body_too_large, where + ": the body exceeds max_response_bytes");
-    }
-    if (ec == bhttp::error::end_of_stream) {
-        throw_error(errc::connection_closed, where + ": the server closed the connection");
-    }
     if (ec == bhttp::error::partial_message) {
         throw_error(errc::connection_closed,
                     where + ": the server closed the connection before the end of the body");
-    }
-    if (ec.category() == boost::system::error_code(bhttp::error::need_more).category()) {
-        throw_error(errc::protocol_error, where + ": malformed response: " + ec.message());
     }
     switch (const errc code = errc_of_io(ec, timeout_code)) {
         case errc::cancelled:
@@ -734,19 +628,6 @@ void write_head(std::string& out, std::string_view method, const Target& target,
         put(crlf);
     }
     put(crlf);
-}
-
-void check_head_limits(std::size_t count, std::size_t bytes, const WireLimits& limits,
-                       std::string_view context) {
-    if (count <= limits.max_header_count && bytes <= limits.max_header_bytes) return;
-    const std::string where = std::string(context) + ": reading the response: ";
-    if (count > limits.max_header_count) {
-        throw_error(errc::protocol_error, where + std::to_string(count) +
-                                              " header fields, more than max_header_count (" +
-                                              std::to_string(limits.max_header_count) + ")");
-    }
-    throw_error(errc::protocol_error, where + "the response head exceeds max_header_bytes (" +
-                                          std::to_string(limits.max_header_bytes) + ")");
 }
 
 std::shared_ptr<Connection> make_http1_connection(PlainStream stream) {
