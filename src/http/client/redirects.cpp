@@ -5,6 +5,7 @@
 #include "http/message/url.hpp"
 #include "nector/transport/errors.hpp"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,18 @@ asio::awaitable<Exchanged> RedirectLayer::follow(const Prepared& p, Exchanged fi
     for (std::size_t redirects = 0;; ++redirects) {
         Response& response = call.response;
         const std::string location(*response.headers.get("Location"));
+        // Two different Locations: two places to go, and no way to say which the server
+        // meant (equal ones are one).
+        const auto locations = response.headers.get_all("Location");
+        if (std::any_of(locations.begin(), locations.end(),
+                        [&](std::string_view l) { return l != location; })) {
+            current.error = std::make_exception_ptr(TransportSpecificError(
+                errc::protocol_error, r.context + ": a " + std::to_string(response.status) +
+                                          " redirect with " + std::to_string(locations.size()) +
+                                          " different Location fields (first to " +
+                                          printable(location) + ")"));
+            co_return current;
+        }
         if (redirects == options_.max_redirects) {
             current.error = std::make_exception_ptr(TransportSpecificError(
                 errc::too_many_redirects, r.context + ": more than " +
