@@ -1121,6 +1121,23 @@ TEST(Http1, AFragmentIsNotSent) {
     EXPECT_EQ(followed[1].target, "/next");
 }
 
+TEST(Http1, NumericHostsReachTheAddressTheyNameAndSayItInHost) {
+    TestServer server(TestServer::respond(ok()));
+    const std::string port = std::to_string(server.port());
+    for (const std::string host : {"127.1", "0x7f.0.0.1", "2130706433", "127.0.0.1."}) {
+        EXPECT_EQ(fetch("http://" + host + ":" + port + "/n").status, 200) << host;
+    }
+    for (const auto& seen : server.requests()) {
+        EXPECT_EQ(seen.header("Host"), "127.0.0.1:" + port);
+        EXPECT_EQ(seen.target, "/n");
+    }
+    EXPECT_EQ(server.requests().size(), 4u);
+    const auto e = fetch_error<TransportSpecificError>("http://127.0.0.256:" + port + "/");
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->code(), errc::invalid_url);
+    EXPECT_EQ(server.connections(), 4u); // refused before any connection
+}
+
 TEST(Http1, DestructorClosesConnectionsSynchronously) {
     std::promise<void> client_closed;
     TestServer server([&](TestConnection& c) -> asio::awaitable<void> {

@@ -63,6 +63,45 @@ TEST(HttpUrl, RefusesHostsTheResolverAndTlsWouldReadDifferently) {
     EXPECT_EQ(make_target("", "http://[fe80::1]/").origin.host, "fe80::1");
 }
 
+TEST(HttpUrl, HostsEndingInANumberAreIpv4AddressesHoweverSpelled) {
+    // WHATWG URL's IPv4 parser, as curl and browsers read these.
+    for (const char* url :
+         {"http://127.1/", "http://0x7f.0.0.1/", "http://0X7F.1/", "http://2130706433/",
+          "http://0177.0.0.1/", "http://017700000001/", "http://127.0.0.1./", "http://127.0.1/"}) {
+        const Target t = make_target("", url);
+        EXPECT_EQ(t.origin.host, "127.0.0.1") << url;
+        EXPECT_EQ(t.host_header, "127.0.0.1") << url;
+        EXPECT_EQ(t.url, "http://127.0.0.1/") << url;
+    }
+    EXPECT_EQ(make_target("", "https://1.2.3:8443/p").host_header, "1.2.0.3:8443");
+    EXPECT_EQ(make_target("", "http://0x/").origin.host, "0.0.0.0");
+    for (const char* bad :
+         {"http://1.2.3.256/", "http://256.1/", "http://foo.1/", "http://1.2.3.4.5/",
+          "http://08.1/", "http://0x1g.1/", "http://4294967296/", "http://example.0x10/"}) {
+        try {
+            (void)make_target("", bad);
+            ADD_FAILURE() << bad;
+        } catch (const TransportSpecificError& e) {
+            EXPECT_EQ(e.code(), errc::invalid_url) << bad;
+            EXPECT_NE(std::string(e.what()).find("is not an IPv4 address"), std::string::npos)
+                << e.what();
+        }
+    }
+    // Names whose last label is not a number are names.
+    EXPECT_EQ(make_target("", "http://1.example/").origin.host, "1.example");
+    EXPECT_EQ(make_target("", "http://a.1b/").origin.host, "a.1b");
+    // Hosts that start like an address and go on are read whole (Boost.URL 1.81 took
+    // "1.2.3.4x" for 1.2.3.4 with the path "x/"), port and path where they belong.
+    const Target x = make_target("", "http://1.2.3.4x/p?q=1");
+    EXPECT_EQ(x.origin.host, "1.2.3.4x");
+    EXPECT_EQ(x.target, "/p?q=1");
+    const Target dotted = make_target("", "http://u:p@127.0.0.1.:8080/x");
+    EXPECT_EQ(dotted.origin.host, "127.0.0.1");
+    EXPECT_EQ(dotted.origin.port, 8080);
+    EXPECT_EQ(dotted.target, "/x");
+    EXPECT_EQ(dotted.host_header, "127.0.0.1:8080");
+}
+
 TEST(HttpUrl, ResolvesLocationsPerRfc3986) {
     EXPECT_EQ(resolve_location("http://h/a/b", "c"), "http://h/a/c");
     EXPECT_EQ(resolve_location("http://h/a/b", "/c?x#f"), "http://h/c?x");

@@ -7,7 +7,11 @@
 #include <boost/url/url.hpp>
 
 #include <charconv>
+#include <cstdint>
 #include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace nector::http::detail {
 namespace urls = boost::urls;
@@ -50,6 +54,59 @@ void check_host_name(std::string_view url, std::string_view host) {
         bad_url(url, std::string("the host holds a character not allowed in a host name (") + hex +
                          " at byte " + std::to_string(i) + " of the decoded host)");
     }
+}
+
+/// A host name whose last label is a number is an IPv4 address however it is spelled
+/// (WHATWG URL's IPv4 parser, which curl and browsers follow): "127.1", "0x7f.0.0.1",
+/// "2130706433", "0177.0.0.1" and "127.0.0.1." are all 127.0.0.1. Returns the dotted quad,
+/// nullopt for a name that does not end in a number, and refuses one that does but is no
+/// address ("1.2.3.256", "foo.1", five parts): the resolver would read those its own way.
+std::optional<std::string> numeric_ipv4(std::string_view url, std::string_view host) {
+    std::vector<std::string_view> parts;
+    for (std::string_view rest = host;;) {
+        const std::size_t dot = rest.find('.');
+        parts.push_back(rest.substr(0, dot));
+        if (dot == std::string_view::npos) break;
+        rest.remove_prefix(dot + 1);
+    }
+    if (parts.size() > 1 && parts.back().empty()) parts.pop_back();
+    // A part as WHATWG reads it: 0x… hex, 0… octal, else decimal.
+    const auto number = [](std::string_view part) -> std::optional<std::uint64_t> {
+        int base = 10;
+        if (part.size() >= 2 && part[0] == '0' && (part[1] == 'x' || part[1] == 'X')) {
+            part.remove_prefix(2);
+            base = 16;
+            if (part.empty()) return 0;
+        } else if (part.size() >= 2 && part[0] == '0') {
+            part.remove_prefix(1);
+            base = 8;
+        }
+        if (part.empty() || part.size() > 32) return std::nullopt;
+        std::uint64_t value = 0;
+        const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), value, base);
+        if (ec != std::errc() || end != part.data() + part.size()) return std::nullopt;
+        return value;
+    };
+    const std::string_view last = parts.back();
+    const bool ends_in_number =
+        (!last.empty() && last.find_first_not_of("0123456789") == std::string_view::npos) ||
+        number(last).has_value();
+    if (!ends_in_number) return std::nullopt;
+    const auto refuse = [&](const std::string& why) {
+        bad_url(url, "the host ends in a number but is not an IPv4 address (" + why + ")");
+    };
+    if (parts.size() > 4) refuse("more than four parts");
+    std::uint64_t address = 0;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        const auto value = number(parts[i]);
+        if (!value) refuse("part " + std::to_string(i + 1) + " is not a number");
+        const bool is_last = i + 1 == parts.size();
+        const std::uint64_t limit = is_last ? std::uint64_t{1} << (8 * (5 - parts.size())) : 256;
+        if (*value >= limit) refuse("part " + std::to_string(i + 1) + " is too large");
+        address = is_last ? address + *value : address + (*value << (8 * (3 - i)));
+    }
+    return std::to_string(address >> 24) + "." + std::to_string((address >> 16) & 0xFF) + "." +
+           std::to_string((address >> 8) & 0xFF) + "." + std::to_string(address & 0xFF);
 }
 
 } // namespace
@@ -123,6 +180,20 @@ Target parse_target(std::string_view base, std::string_view url) {
     }
     auto parsed = urls::parse_uri(joined);
     if (!parsed) bad_url(joined, parsed.error().message());
+    // Boost.URL 1.81 reads a host that starts like an IPv4 address and goes on
+    // ("1.2.3.4.5", "127.0.0.1.", "1.2.3.4x") as that address, and the rest as a path that
+    // does not start with "/": the request would go to another host than the URL names.
+    // With the host's first byte percent-encoded it reads the whole host as a name.
+    std::string reread;
+    if (parsed->host_type() == urls::host_type::ipv4 && !parsed->encoded_path().empty() &&
+        parsed->encoded_path().front() != '/') {
+        const auto at = static_cast<std::size_t>(parsed->encoded_host().data() - joined.data());
+        char escaped[4];
+        std::snprintf(escaped, sizeof escaped, "%%%02X", static_cast<unsigned char>(joined[at]));
+        reread = joined.substr(0, at) + escaped + joined.substr(at + 1);
+        parsed = urls::parse_uri(reread);
+        if (!parsed || parsed->host_type() != urls::host_type::name) bad_url(joined, "bad host");
+    }
     const urls::url_view u = *parsed;
     const std::string scheme = u.scheme();
     Target t;
@@ -138,7 +209,15 @@ Target parse_target(std::string_view base, std::string_view url) {
         bad_url(joined, "IPvFuture host addresses are not supported");
     }
     t.origin.host = u.host_address();
-    if (u.host_type() == urls::host_type::name) check_host_name(joined, t.origin.host);
+    // (A host re-read above is sent as the name it decodes to: only plain bytes pass.)
+    std::string host_text = reread.empty() ? std::string(u.encoded_host()) : t.origin.host;
+    if (u.host_type() == urls::host_type::name) {
+        check_host_name(joined, t.origin.host);
+        if (auto address = numeric_ipv4(joined, t.origin.host)) {
+            t.origin.host = *address;
+            host_text = std::move(*address);
+        }
+    }
     if (u.has_port()) {
         const auto port = u.port();
         unsigned value = 0;
@@ -152,7 +231,7 @@ Target parse_target(std::string_view base, std::string_view url) {
         t.origin.port = t.origin.tls ? 443 : 80;
     }
     const std::uint16_t default_port = t.origin.tls ? 443 : 80;
-    t.host_header = u.encoded_host();
+    t.host_header = std::move(host_text);
     if (t.origin.port != default_port) t.host_header += ":" + std::to_string(t.origin.port);
     t.target = u.encoded_path().empty() ? "/" : std::string(u.encoded_path());
     if (u.has_query()) t.target += "?" + std::string(u.encoded_query());
