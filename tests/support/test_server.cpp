@@ -16,6 +16,8 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <openssl/ssl.h>
+
 #include <algorithm>
 #include <cctype>
 #include <exception>
@@ -216,6 +218,37 @@ TestServer::TestServer(Handler handler, const TlsFiles* tls)
                                  asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3);
         tls_context_.use_certificate_chain_file(tls->certificate_chain.string());
         tls_context_.use_private_key_file(tls->private_key.string(), asio::ssl::context::pem);
+        alpn_ = tls->alpn;
+        // Records every offer; selects TlsFiles::alpn when set and offered, refuses the
+        // handshake when it is set and not offered.
+        SSL_CTX_set_alpn_select_cb(
+            tls_context_.native_handle(),
+            [](SSL*, const unsigned char** out, unsigned char* out_size, const unsigned char* in,
+               unsigned int in_size, void* arg) -> int {
+                auto* self = static_cast<TestServer*>(arg);
+                std::string offer;
+                int chosen = -1;
+                for (unsigned int i = 0; i < in_size;) {
+                    const unsigned int n = in[i];
+                    const std::string protocol(reinterpret_cast<const char*>(in + i + 1), n);
+                    if (!offer.empty()) offer += ',';
+                    offer += protocol;
+                    if (chosen < 0 && !self->alpn_.empty() && protocol == self->alpn_) {
+                        chosen = static_cast<int>(i);
+                    }
+                    i += n + 1;
+                }
+                {
+                    const std::lock_guard lock(self->mutex_);
+                    self->alpn_offers_.push_back(offer);
+                }
+                if (self->alpn_.empty()) return SSL_TLSEXT_ERR_NOACK;
+                if (chosen < 0) return SSL_TLSEXT_ERR_ALERT_FATAL;
+                *out = in + chosen + 1;
+                *out_size = in[chosen];
+                return SSL_TLSEXT_ERR_OK;
+            },
+            this);
     }
     const tcp::endpoint endpoint(asio::ip::address_v4::loopback(), 0);
     acceptor_.open(endpoint.protocol());
@@ -276,6 +309,11 @@ void TestServer::record(RecordedRequest request) {
         requests_.push_back(std::move(request));
     }
     requests_changed_.notify_all();
+}
+
+std::vector<std::string> TestServer::alpn_offers() const {
+    const std::lock_guard lock(mutex_);
+    return alpn_offers_;
 }
 
 void TestServer::record_error(std::size_t connection, std::string_view what) {

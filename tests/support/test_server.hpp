@@ -112,6 +112,10 @@ private:
 struct TlsFiles {
     std::filesystem::path certificate_chain; ///< Leaf certificate first. Required.
     std::filesystem::path private_key;       ///< The leaf's private key. Required.
+    /// The one application protocol the server accepts by ALPN ("h2", "http/1.1"): a client
+    /// that offers it gets it; one that offers others is refused with the
+    /// no_application_protocol alert. Empty: any offer is ignored (no ALPN answer).
+    std::string alpn;
 };
 
 /// An HTTP/1.1 (or HTTPS/1.1) server on 127.0.0.1 with an ephemeral port, running its own
@@ -160,6 +164,10 @@ public:
     /// What handlers threw and failed TLS handshakes, one line each ("connection N: ...").
     std::vector<std::string> errors() const;
 
+    /// TLS: the ALPN protocols offered by each client that offered any, in handshake
+    /// order, comma-separated ("h2,http/1.1").
+    std::vector<std::string> alpn_offers() const;
+
     /// Blocks until at least `count` requests have been recorded or `timeout` passes; returns
     /// whether they were.
     bool wait_for_requests(std::size_t count, std::chrono::steady_clock::duration timeout) const;
@@ -190,6 +198,8 @@ private:
     mutable std::condition_variable requests_changed_;
     std::vector<RecordedRequest> requests_;
     std::vector<std::string> errors_;
+    std::vector<std::string> alpn_offers_;
+    std::string alpn_; // TlsFiles::alpn
     std::size_t connections_{0};
     std::atomic<bool> stopping_{false};
 

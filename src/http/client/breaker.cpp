@@ -16,6 +16,16 @@ std::string origin_key(const Origin& o) {
     return (o.tls ? "https://" : "http://") + o.host + ":" + std::to_string(o.port);
 }
 
+/// A failure that retrying cannot change: the certificate (untrusted, expired, for another
+/// name), a TLS refusal, a URL, header or method nector will not send, a server that does
+/// not speak the protocol as nector reads it.
+bool cannot_change(const std::error_code& ec) noexcept {
+    return ec == errc::tls_certificate_untrusted || ec == errc::tls_certificate_expired ||
+           ec == errc::tls_hostname_mismatch || ec == errc::tls_handshake_failed ||
+           ec == errc::invalid_url || ec == errc::invalid_header || ec == errc::invalid_method ||
+           ec == errc::invalid_configuration || ec == errc::protocol_error;
+}
+
 Assessment assess(const Exchanged& x, const Response& response) {
     using Outcome = CircuitBreaker::Outcome;
     Assessment a;
@@ -38,6 +48,10 @@ Assessment assess(const Exchanged& x, const Response& response) {
         // The server did not process the request: as safe to retry as a failed connect.
         a.outcome = Outcome::connection_error;
         a.failure = Failure::connect;
+    } else if (cannot_change(ec)) {
+        // Certificates, a TLS refusal, a request nector cannot send: the same on every try.
+        a.outcome = Outcome::connection_error;
+        a.failure = Failure::other;
     } else if (!x.sent) {
         a.outcome = ec == condition::timeout ? Outcome::timeout : Outcome::connection_error;
         a.failure = ec == condition::timeout ? Failure::timeout_before_send : Failure::connect;

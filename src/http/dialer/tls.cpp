@@ -67,13 +67,16 @@ std::shared_ptr<ssl::context> make_tls_context(const Options& o) {
         load("key_pem",
              [&] { ctx->use_private_key(asio::buffer(o.tls.key_pem), ssl::context::pem); });
     }
-    if (o.http2 || o.http2_prior_knowledge) {
-        static constexpr unsigned char alpn[] = {2,   'h', '2', 8,   'h', 't',
-                                                 't', 'p', '/', '1', '.', '1'};
-        if (SSL_CTX_set_alpn_protos(native, alpn, sizeof alpn) != 0) { // 0 is success
-            throw ConfigurationError(errc::invalid_configuration,
-                                     "HTTPTransport options: TLS: OpenSSL refused the ALPN list");
-        }
+    // ALPN is offered always (HTTP/1.1 alone when HTTP/2 is off, as curl does), so that a
+    // server that insists on ALPN answers with a protocol or refuses by name.
+    static constexpr unsigned char both[] = {2,   'h', '2', 8,   'h', 't',
+                                             't', 'p', '/', '1', '.', '1'};
+    const bool h2 = o.http2 || o.http2_prior_knowledge;
+    const unsigned char* alpn = h2 ? both : both + 3;
+    const auto alpn_size = static_cast<unsigned int>(h2 ? sizeof both : sizeof both - 3);
+    if (SSL_CTX_set_alpn_protos(native, alpn, alpn_size) != 0) { // 0 is success
+        throw ConfigurationError(errc::invalid_configuration,
+                                 "HTTPTransport options: TLS: OpenSSL refused the ALPN list");
     }
     return ctx;
 }
@@ -157,6 +160,15 @@ asio::awaitable<void> tls_handshake(TlsStream& stream, const std::string& host,
                                where + ": certificate verification failed (" + reason + ")");
         }
     }
+    // The connection ended under the handshake: a network failure, which may pass.
+    if (io == errc::connection_closed || io == errc::connection_reset) {
+        throw_error(io, where + ": the server " +
+                            (io == errc::connection_closed ? "closed" : "reset") +
+                            " the connection during the handshake");
+    }
+    // The TLS layer refused: an alert from the server (its name is OpenSSL's message:
+    // "tlsv1 alert no application protocol", "sslv3 alert handshake failure") or no
+    // protocol version, cipher or group in common. Retrying cannot change it.
     throw TLSError(errc::tls_handshake_failed, where + ": " + ec.message());
 }
 

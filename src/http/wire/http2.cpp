@@ -191,9 +191,27 @@ private:
     bool receive(std::size_t n) {
         const auto rv = nghttp2_session_mem_recv(session_, in_.data(), n);
         if (rv >= 0) return true;
+        if (!settings_received_) {
+            // Its first bytes are not HTTP/2 (an HTTP/1.1 reply to the preface, say): the
+            // same on every try.
+            shutdown(errc::protocol_error,
+                     "the server does not speak HTTP/2 (it answered \"" +
+                         printable(std::string_view(reinterpret_cast<const char*>(in_.data()),
+                                                    std::min<std::size_t>(n, 24))) +
+                         "\" instead of its SETTINGS)");
+            return false;
+        }
         shutdown(errc::protocol_error, std::string("HTTP/2 protocol error from the server: ") +
                                            nghttp2_strerror(static_cast<int>(rv)));
         return false;
+    }
+
+    /// "the server broke the HTTP/2 protocol (DETAIL" — or, before its SETTINGS came,
+    /// "the server does not speak HTTP/2 (DETAIL": the caller closes the parenthesis.
+    std::string broke_protocol() const {
+        return std::string(settings_received_ ? "the server broke the HTTP/2 protocol ("
+                                              : "the server does not speak HTTP/2 (") +
+               (last_error_.empty() ? std::string("no detail") : last_error_);
     }
 
     static int on_begin_headers(nghttp2_session*, const nghttp2_frame*, void*) noexcept;
@@ -434,6 +452,14 @@ asio::awaitable<void> Http2Connection<Stream>::await_news(StreamState& st, std::
             shutdown(errc::write_timeout, "sending stalled for the write timeout");
         }
         const bool reading = st.request_sent;
+        if (reading && !settings_received_) {
+            // A server that took h2 (by ALPN or prior knowledge) but never sent its SETTINGS
+            // does not speak HTTP/2: the same on every try, and no use to anyone waiting.
+            const std::string why =
+                "the server does not speak HTTP/2 (no SETTINGS within the read timeout)";
+            shutdown(errc::protocol_error, why);
+            throw_error(errc::protocol_error, std::string(context) + ": " + why);
+        }
         throw_error(reading ? errc::read_timeout : errc::write_timeout,
                     std::string(context) + ": " +
                         (reading ? "reading the response: no progress within the read timeout"
@@ -956,9 +982,7 @@ asio::awaitable<void> Http2Connection<Stream>::read_loop(
             const errc io = errc_of_io(ec, errc::read_timeout);
             if (!goaway_ && nghttp2_session_want_read(session_) == 0) {
                 // nghttp2 ended the session over the server's frames; the close follows.
-                shutdown(errc::protocol_error,
-                         "the server broke the HTTP/2 protocol (" +
-                             (last_error_.empty() ? std::string("no detail") : last_error_) + ")");
+                shutdown(errc::protocol_error, broke_protocol() + ")");
             } else if (io == errc::connection_closed) {
                 shutdown(
                     errc::connection_closed,
@@ -1021,9 +1045,7 @@ asio::awaitable<void> Http2Connection<Stream>::write_loop(
                 // Both sides are done (a GOAWAY went out or came in and no stream is left).
                 if (sent_goaway_ && sent_goaway_code_ != NGHTTP2_NO_ERROR) {
                     shutdown(errc::protocol_error,
-                             "the server broke the HTTP/2 protocol (" +
-                                 (last_error_.empty() ? std::string("no detail") : last_error_) +
-                                 "); nector ended the connection with GOAWAY " +
+                             broke_protocol() + "); nector ended the connection with GOAWAY " +
                                  code_name(sent_goaway_code_));
                 } else if (goaway_) {
                     shutdown(goaway_code_ == NGHTTP2_NO_ERROR ? errc::connection_closed
