@@ -79,6 +79,8 @@ constexpr std::array code_table{
              condition::network},
     CodeInfo{errc::stream_reset, "stream_reset", "HTTP/2 stream reset by the server",
              condition::server},
+    CodeInfo{errc::insecure_redirect, "insecure_redirect", "redirect from https to http refused",
+             condition::client},
 };
 
 constexpr bool table_in_enum_order() {

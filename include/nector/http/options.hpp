@@ -135,6 +135,10 @@ struct Options {
     bool follow_redirects = true;
     /// Redirects followed in one call before TransportSpecificError (too_many_redirects).
     std::size_t max_redirects = 20;
+    /// Follow a redirect from https to http. Default false: such a redirect ends the call
+    /// with TransportSpecificError (insecure_redirect), as the request (and the response
+    /// it leads to) would cross the network in the clear.
+    bool allow_insecure_redirects = false;
     /// Verify the server's certificate and host name. Default true.
     bool verify_ssl = true;
     TlsOptions tls{};
@@ -186,9 +190,9 @@ struct Options {
 // overrides and the tests that cover each field walk this list.
 BOOST_DESCRIBE_STRUCT(Options, (),
                       (base_url, headers, timeout, limits, follow_redirects, max_redirects,
-                       verify_ssl, tls, http2, http2_prior_knowledge, http2_settings,
-                       max_response_bytes, max_header_bytes, max_header_count, decode_content,
-                       max_decoded_bytes, user_agent, raise_for_status, retry, circuit_breaker,
-                       hooks, clock, random))
+                       allow_insecure_redirects, verify_ssl, tls, http2, http2_prior_knowledge,
+                       http2_settings, max_response_bytes, max_header_bytes, max_header_count,
+                       decode_content, max_decoded_bytes, user_agent, raise_for_status, retry,
+                       circuit_breaker, hooks, clock, random))
 
 } // namespace nector::http

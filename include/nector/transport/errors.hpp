@@ -68,6 +68,8 @@ enum class errc {
     // HTTP/2 streams
     stream_refused, ///< the server did not process the request (REFUSED_STREAM, GOAWAY)
     stream_reset,   ///< the server reset the stream (RST_STREAM) after taking the request
+    // Redirects
+    insecure_redirect, ///< a redirect from https to http (Options::allow_insecure_redirects)
 };
 
 /// Coarse groups of error codes.

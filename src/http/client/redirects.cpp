@@ -40,14 +40,14 @@ asio::awaitable<Exchanged> RedirectLayer::follow(const Prepared& p, Exchanged fi
                 errc::protocol_error, r.context + ": a " + std::to_string(response.status) +
                                           " redirect with " + std::to_string(locations.size()) +
                                           " different Location fields (first to " +
-                                          printable(location) + ")"));
+                                          printable(redact(location)) + ")"));
             co_return current;
         }
         if (redirects == options_.max_redirects) {
             current.error = std::make_exception_ptr(TransportSpecificError(
-                errc::too_many_redirects, r.context + ": more than " +
-                                              std::to_string(options_.max_redirects) +
-                                              " redirects (last to " + printable(location) + ")"));
+                errc::too_many_redirects,
+                r.context + ": more than " + std::to_string(options_.max_redirects) +
+                    " redirects (last to " + printable(redact(location)) + ")"));
             co_return current;
         }
         std::optional<Target> next;
@@ -58,6 +58,14 @@ asio::awaitable<Exchanged> RedirectLayer::follow(const Prepared& p, Exchanged fi
         }
         if (!next) co_return current;
         const int status = response.status;
+        if (r.target.origin.tls && !next->origin.tls && !options_.allow_insecure_redirects) {
+            current.error = std::make_exception_ptr(TransportSpecificError(
+                errc::insecure_redirect,
+                r.context + ": a " + std::to_string(status) + " redirect from https to http (" +
+                    printable(redact(next->url)) +
+                    ") is refused (set allow_insecure_redirects to follow it)"));
+            co_return current;
+        }
         if ((status == 303 && r.method != "HEAD") ||
             ((status == 301 || status == 302) && r.method == "POST")) {
             r.method = "GET";
@@ -66,8 +74,11 @@ asio::awaitable<Exchanged> RedirectLayer::follow(const Prepared& p, Exchanged fi
             r.mutable_headers().erase("Content-Type");
         }
         if (!(next->origin == r.target.origin)) {
+            // Credentials and a Host of the caller's are for the origin they were set for.
             r.mutable_headers().erase("Authorization");
+            r.mutable_headers().erase("Proxy-Authorization");
             r.mutable_headers().erase("Cookie");
+            r.mutable_headers().erase("Host");
         }
         history.push_back(std::move(response));
         response = Response{};
