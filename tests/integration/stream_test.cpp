@@ -512,6 +512,46 @@ TEST(Stream, SlowBodyHitsTheReadTimeout) {
     }());
 }
 
+TEST(Stream, TheTotalTimeoutBoundsAStreamedBody) {
+    // A body that drips a byte every 20 ms: never idle for the read timeout, never done
+    // within the total one.
+    TestServer server([](TestConnection& c) -> asio::awaitable<void> {
+        auto request = co_await c.read_request();
+        if (!request) co_return;
+        co_await c.write("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
+        for (int i = 0; i < 1000; ++i) {
+            co_await c.delay(20ms);
+            co_await c.write("x");
+        }
+    });
+    run([&]() -> asio::awaitable<void> {
+        HTTPTransport<> t({.timeout = {.read = 10s, .total = 400ms}});
+        co_await t.connect();
+        const auto start = std::chrono::steady_clock::now();
+        HttpMessage message{.url = server.url("/")};
+        ResponseStream s = co_await t.stream(std::move(message));
+        std::size_t got = 0;
+        try {
+            for (;;) {
+                auto chunk = co_await s.next();
+                if (!chunk) break;
+                got += chunk->size();
+            }
+            ADD_FAILURE() << "the whole body arrived within the total timeout";
+        } catch (const ConnectionTimeoutError& e) {
+            EXPECT_EQ(e.code(), errc::total_timeout);
+            EXPECT_TRUE(contains(e.what(),
+                                 "reading the response body: the call exceeded the "
+                                 "total timeout of 0.4 s"))
+                << e.what();
+        }
+        const auto took = std::chrono::steady_clock::now() - start;
+        EXPECT_GT(got, 0u);
+        EXPECT_LT(got, 1000u);
+        EXPECT_LT(took, 5s); // the total timeout, not the 20 s the body would take
+    }());
+}
+
 TEST(Stream, LeavingEarlyClosesTheHttp11Connection) {
     run([]() -> asio::awaitable<void> {
         HTTPTransport<> t;

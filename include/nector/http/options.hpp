@@ -30,7 +30,8 @@ struct Timeout {
     Duration write = std::chrono::seconds{10};
     /// Longest wait for a free pooled connection when the limits are reached. Default 10 s.
     Duration pool = std::chrono::seconds{10};
-    /// Deadline for a whole call, redirects included; zero means none. Default: none.
+    /// Deadline for a whole call, redirects, retries and a streamed body included; zero
+    /// means none. Default: none.
     Duration total = Duration::zero();
 
     /// Every phase set to `d` and no total deadline, like httpx's Timeout(5.0).

@@ -1,13 +1,21 @@
 // The attempt layer (attempt.hpp) and the streamed body it may hand up (PendingBody).
 #include "http/client/attempt.hpp"
 
+#include "http/client/breaker.hpp"
 #include "http/codec/decode.hpp"
 #include "http/errors/bridge.hpp"
 #include "http/message/body.hpp"
 #include "nector/transport/errors.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <chrono>
 #include <string>
+#include <variant>
 
 namespace nector::http::detail {
 namespace asio = boost::asio;
@@ -62,7 +70,13 @@ asio::awaitable<std::optional<std::string>> PendingBody::next(std::size_t max) {
     std::string out;
     while (!ended && out.empty()) {
         std::string raw;
-        const bool more = co_await reader->read(raw, max);
+        // (No frame of its own without a deadline: a body is read many times a call.)
+        bool more = false;
+        if (deadline) {
+            more = co_await read_before_deadline(raw, max);
+        } else {
+            more = co_await reader->read(raw, max);
+        }
         if (!more) {
             ended = true;
             trailers = reader->trailers();
@@ -78,6 +92,24 @@ asio::awaitable<std::optional<std::string>> PendingBody::next(std::size_t max) {
     }
     if (out.empty()) co_return std::nullopt;
     co_return out;
+}
+
+asio::awaitable<bool> PendingBody::read_before_deadline(std::string& raw, std::size_t max) {
+    const auto total_timeout = [this] {
+        throw_error(errc::total_timeout, context +
+                                             ": reading the response body: the call exceeded "
+                                             "the total timeout of " +
+                                             seconds(total));
+    };
+    if (std::chrono::steady_clock::now() >= *deadline) total_timeout();
+    using namespace asio::experimental::awaitable_operators;
+    asio::steady_timer timer(co_await asio::this_coro::executor, *deadline);
+    auto result = co_await (outcome_of(reader->read(raw, max)) ||
+                            timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+    if (result.index() == 1) total_timeout(); // the read was cancelled: the body is abandoned
+    Outcome<bool> outcome = std::get<0>(std::move(result));
+    if (outcome.error) std::rethrow_exception(outcome.error);
+    co_return *outcome.result;
 }
 
 asio::awaitable<Exchanged> AttemptLayer::operator()(const Prepared& p, CallState& call) {

@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <type_traits>
 #include <variant>
 
 namespace nector::http::detail {
@@ -18,24 +19,6 @@ using SteadyClock = std::chrono::steady_clock;
 namespace {
 
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
-
-template <class Result>
-struct Outcome {
-    std::optional<Result> result;
-    std::exception_ptr error;
-};
-
-// `operation`'s result or exception, as a value.
-template <class Result>
-asio::awaitable<Outcome<Result>> outcome_of(asio::awaitable<Result> operation) {
-    Outcome<Result> outcome;
-    try {
-        outcome.result = co_await std::move(operation);
-    } catch (...) {
-        outcome.error = std::current_exception();
-    }
-    co_return outcome;
-}
 
 } // namespace
 
@@ -60,6 +43,13 @@ asio::awaitable<Result> DeadlineLayer::timed(HttpMessage message,
     }
     Outcome<Result> outcome = std::get<0>(std::move(result));
     if (outcome.error) std::rethrow_exception(outcome.error);
+    if constexpr (std::is_same_v<Result, Streamed>) {
+        // A streamed body is read after the call returns: the same deadline bounds it.
+        if (outcome.result->body) {
+            outcome.result->body->deadline = deadline;
+            outcome.result->body->total = options_.timeout.total;
+        }
+    }
     co_return std::move(*outcome.result);
 }
 

@@ -22,6 +22,25 @@ namespace nector::http::detail {
 
 class ContentDecoder;
 
+/// An operation's result or its exception, as a value: what races a timer with Asio's ||,
+/// which waits for the first operation to *succeed* (one that throws must not win).
+template <class Result>
+struct Outcome {
+    std::optional<Result> result;
+    std::exception_ptr error;
+};
+
+template <class Result>
+boost::asio::awaitable<Outcome<Result>> outcome_of(boost::asio::awaitable<Result> operation) {
+    Outcome<Result> outcome;
+    try {
+        outcome.result = co_await std::move(operation);
+    } catch (...) {
+        outcome.error = std::current_exception();
+    }
+    co_return outcome;
+}
+
 /// A request ready for the wire: validated, URL resolved, headers merged, body encoded.
 struct Prepared {
     std::string method;
@@ -77,6 +96,14 @@ struct PendingBody {
     std::size_t max_response_bytes; ///< the bound of read_all()
     Headers trailers;               ///< once ended
     bool ended = false;
+    /// Timeout::total's end for the call this body belongs to (set by the deadline layer):
+    /// each read races it and loses with total_timeout. None without a total timeout.
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+    Duration total{}; ///< Timeout::total, for the message
+
+private:
+    /// reader->read(), racing the deadline.
+    boost::asio::awaitable<bool> read_before_deadline(std::string& raw, std::size_t max);
 };
 
 /// What an attempt (and each layer above it) hands up: how it ended (a response, now in
