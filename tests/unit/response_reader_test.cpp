@@ -152,6 +152,19 @@ TEST(ResponseReader, ServerTextInMessagesIsEscaped) {
         << o.message;
 }
 
+TEST(ResponseReader, EveryLengthThatFitsIn64BitsIsALength) {
+    const Outcome largest =
+        read("HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551615\r\n\r\nab", false, all, all);
+    ASSERT_TRUE(largest.error);
+    EXPECT_EQ(*largest.error, errc::connection_closed) << largest.message; // cut short
+    EXPECT_EQ(largest.response.body, "ab");
+    const Outcome over =
+        read("HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551616\r\n\r\nab", false, all, all);
+    ASSERT_TRUE(over.error);
+    EXPECT_EQ(*over.error, errc::protocol_error);
+    EXPECT_NE(over.message.find("is not a length"), std::string::npos) << over.message;
+}
+
 TEST(ResponseReader, LengthBodiesCanBeReadPastTheReader) {
     Response r;
     const ReaderLimits limits{.max_header_bytes = 1024, .max_header_count = 8};

@@ -269,6 +269,8 @@ public:
     boost::asio::awaitable<bool> read(std::string& out, std::size_t max) override {
         constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
         auto& buffer = c_->buffer_;
+        // At least a byte a call (a zero would never progress), at most 1 MiB.
+        max = std::clamp<std::size_t>(max, 1, std::size_t{1} << 20);
         while (!done_) {
             const std::size_t old = out.size();
             if (buffer.size() == 0) {

@@ -347,8 +347,8 @@ void ResponseReader::note_framing(std::string_view name, std::string_view value)
             std::uint64_t n = 0;
             bool ok = !element.empty();
             for (const char c : element) {
-                if (c < '0' || c > '9' ||
-                    n > (std::numeric_limits<std::uint64_t>::max() - 9) / 10) {
+                constexpr std::uint64_t top = std::numeric_limits<std::uint64_t>::max();
+                if (c < '0' || c > '9' || n > (top - static_cast<std::uint64_t>(c - '0')) / 10) {
                     ok = false;
                     break;
                 }
@@ -413,9 +413,13 @@ void ResponseReader::frame() {
 }
 
 std::size_t ResponseReader::put_chunk_size(const char* data, std::size_t size) {
-    const void* found = std::memchr(data, '\n', size);
+    // Searched from where the last look stopped: a line trickling in a byte at a time is
+    // scanned once, not once per byte.
+    const std::size_t from = std::min(scanned_, size);
+    const void* found = std::memchr(data + from, '\n', size - from);
     const std::size_t end =
         found == nullptr ? npos : static_cast<std::size_t>(static_cast<const char*>(found) - data);
+    scanned_ = end == npos ? size : 0;
     if (end == npos ? size > limits_.max_header_bytes : end > limits_.max_header_bytes) {
         malformed("a chunk-size line longer than max_header_bytes (" +
                   std::to_string(limits_.max_header_bytes) + ")");
