@@ -235,14 +235,17 @@ std::size_t ResponseReader::put_head(const char* data, std::size_t size) {
     return end;
 }
 
-void ResponseReader::parse_head(std::string_view head) {
-    // NUL, and CR other than before LF, are refused anywhere in the head.
-    if (head.find('\0') != npos) malformed("a NUL byte in the response head");
-    for (std::size_t cr = head.find('\r'); cr != npos; cr = head.find('\r', cr + 1)) {
-        if (cr + 1 >= head.size() || head[cr + 1] != '\n') {
-            malformed("a CR not followed by LF in the response head");
+void ResponseReader::check_bytes(std::string_view section, std::string_view where) const {
+    if (section.find('\0') != npos) malformed("a NUL byte in the " + std::string(where));
+    for (std::size_t cr = section.find('\r'); cr != npos; cr = section.find('\r', cr + 1)) {
+        if (cr + 1 >= section.size() || section[cr + 1] != '\n') {
+            malformed("a CR not followed by LF in the " + std::string(where));
         }
     }
+}
+
+void ResponseReader::parse_head(std::string_view head) {
+    check_bytes(head, "response head");
     std::string_view rest = head;
     const std::string_view line = next_line(rest);
 
@@ -475,12 +478,7 @@ std::size_t ResponseReader::put_trailer(const char* data, std::size_t size) {
                   std::to_string(limits_.max_header_bytes) + ")");
     }
     const std::string_view section(data, end);
-    if (section.find('\0') != npos) malformed("a NUL byte in the trailer section");
-    for (std::size_t cr = section.find('\r'); cr != npos; cr = section.find('\r', cr + 1)) {
-        if (cr + 1 >= section.size() || section[cr + 1] != '\n') {
-            malformed("a CR not followed by LF in the trailer section");
-        }
-    }
+    check_bytes(section, "trailer section");
     if (!section.empty() && is_space(section.front())) {
         malformed("a continuation line with no trailer field before it");
     }

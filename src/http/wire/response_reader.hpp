@@ -96,6 +96,8 @@ private:
     void note_framing(std::string_view name, std::string_view value);
     void frame(); // chooses the body's framing once the head is read
     void check_body_size(std::uint64_t more) const;
+    /// Refuses a NUL, or a CR not before LF, anywhere in a head or trailer section.
+    void check_bytes(std::string_view section, std::string_view where) const;
     [[noreturn]] void malformed(std::string_view what) const;
 
     Response* response_;
