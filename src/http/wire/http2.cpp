@@ -44,6 +44,12 @@ constexpr std::size_t read_buffer_size = std::size_t{64} * 1024;
 constexpr std::size_t write_batch_size = std::size_t{64} * 1024;
 // A streamed body's buffer of received bytes is sized for one read (ResponseStream::next).
 constexpr std::size_t pending_reserve = std::size_t{64} * 1024;
+/// Interim (1xx) responses skipped on one stream before it is refused, as over HTTP/1.1.
+constexpr std::size_t max_interim = 100;
+/// Frames that carry nothing for a response (PING, SETTINGS, PRIORITY, empty DATA) taken
+/// within one second before the connection is ended as a flood: a server sends a handful;
+/// thousands a second only cost CPU (the "empty frames" and control-frame floods).
+constexpr std::size_t max_idle_frames_per_second = 1000;
 
 // No exception crosses into nghttp2 (a C library): a callback that throws (no memory, say)
 // fails the session instead, and the connection's reader reports it.
@@ -92,6 +98,64 @@ nghttp2_nv field(std::string_view name, std::string_view value) noexcept {
             value.size(), NGHTTP2_NV_FLAG_NONE};
 }
 
+/// Walks the frame headers of what the server sends, beside nghttp2, to catch a HEADERS or
+/// DATA frame on a stream whose response already ended (its END_STREAM came): a connection
+/// error of type STREAM_CLOSED (RFC 9113 §5.1) that nghttp2, which forgets closed streams,
+/// lets pass. Remembers the last 64 streams that ended; payloads are skipped, not read.
+class EndedStreams {
+public:
+    static constexpr std::size_t none = static_cast<std::size_t>(-1);
+
+    /// The offset in `data` where a violating frame begins (0 when its header began in an
+    /// earlier piece), or `none`.
+    std::size_t scan(const std::uint8_t* data, std::size_t size) noexcept {
+        std::size_t i = 0;
+        while (i < size) {
+            if (payload_left_ > 0) {
+                const std::size_t skip = std::min(payload_left_, size - i);
+                i += skip;
+                payload_left_ -= skip;
+                continue;
+            }
+            const std::size_t take = std::min(head_.size() - head_have_, size - i);
+            std::copy_n(data + i, take, head_.begin() + static_cast<std::ptrdiff_t>(head_have_));
+            head_have_ += take;
+            i += take;
+            if (head_have_ < head_.size()) break;
+            head_have_ = 0;
+            payload_left_ = (std::size_t{head_[0]} << 16) | (std::size_t{head_[1]} << 8) | head_[2];
+            const std::uint8_t type = head_[3];
+            if (type != NGHTTP2_DATA && type != NGHTTP2_HEADERS) continue;
+            const std::int32_t id = static_cast<std::int32_t>(
+                ((std::uint32_t{head_[5]} & 0x7f) << 24) | (std::uint32_t{head_[6]} << 16) |
+                (std::uint32_t{head_[7]} << 8) | head_[8]);
+            if (id == 0) continue;
+            if (std::find(ended_.begin(), ended_.end(), id) != ended_.end()) {
+                type_ = type;
+                id_ = id;
+                return i >= head_.size() ? i - head_.size() : 0;
+            }
+            if (head_[4] & NGHTTP2_FLAG_END_STREAM) ended_[next_++ % ended_.size()] = id;
+        }
+        return none;
+    }
+
+    /// What the last scan() that found one found.
+    std::string violation() const {
+        return std::string(type_ == NGHTTP2_DATA ? "DATA" : "HEADERS") + " on stream " +
+               std::to_string(id_) + " after its END_STREAM";
+    }
+
+private:
+    std::array<std::uint8_t, 9> head_{};
+    std::size_t head_have_ = 0;
+    std::size_t payload_left_ = 0;
+    std::array<std::int32_t, 64> ended_{};
+    std::size_t next_ = 0;
+    std::uint8_t type_ = 0;
+    std::int32_t id_ = 0;
+};
+
 // One exchange's stream. Owned by the exchange, or by the Body of a streamed response.
 struct StreamState {
     explicit StreamState(const asio::any_io_executor& executor) : timer(executor) {}
@@ -118,6 +182,7 @@ struct StreamState {
     Clock::time_point last_progress{};
     std::size_t header_bytes = 0;
     std::size_t header_count = 0;
+    std::size_t interim = 0; // 1xx responses skipped
     enum class Block { unknown, interim, final_response } block = Block::unknown;
     bool request_sent = false;   // our END_STREAM went out
     bool response_ended = false; // the server's END_STREAM arrived
@@ -189,7 +254,20 @@ private:
     /// Feeds the first `n` bytes of in_ to nghttp2; false (the connection shut down) when
     /// the server broke the protocol.
     bool receive(std::size_t n) {
-        const auto rv = nghttp2_session_mem_recv(session_, in_.data(), n);
+        if (violated_) return true; // the GOAWAY is on its way; the rest is not read
+        const std::size_t bad = ended_.scan(in_.data(), n);
+        if (bad != EndedStreams::none) {
+            // nghttp2 forgets a stream once it closes and would let this frame pass: the
+            // responses before it stand, then the connection ends (RFC 9113 §5.1).
+            violated_ = true;
+            last_error_ = ended_.violation();
+            n = bad;
+        }
+        const auto rv = n == 0 ? 0 : nghttp2_session_mem_recv(session_, in_.data(), n);
+        if (rv >= 0 && violated_) {
+            nghttp2_session_terminate_session(session_, NGHTTP2_STREAM_CLOSED);
+            return true;
+        }
         if (rv >= 0) return true;
         if (!settings_received_) {
             // Its first bytes are not HTTP/2 (an HTTP/1.1 reply to the preface, say): the
@@ -201,9 +279,31 @@ private:
                          "\" instead of its SETTINGS)");
             return false;
         }
+        if (flood_ || rv == NGHTTP2_ERR_FLOODED) {
+            shutdown(errc::protocol_error,
+                     std::string("the server flooded the HTTP/2 connection (") +
+                         (flood_ ? "more than " + std::to_string(max_idle_frames_per_second) +
+                                       " PING, SETTINGS, PRIORITY or empty DATA frames in a "
+                                       "second"
+                                 : std::string("more frames to acknowledge than nghttp2 will "
+                                               "queue")) +
+                         "); nector closed it");
+            return false;
+        }
         shutdown(errc::protocol_error, std::string("HTTP/2 protocol error from the server: ") +
                                            nghttp2_strerror(static_cast<int>(rv)));
         return false;
+    }
+
+    /// Counts a frame that carries nothing; true when there have been too many this second.
+    bool flooded() noexcept {
+        const auto now = Clock::now();
+        if (now - idle_window_start_ >= std::chrono::seconds(1)) {
+            idle_window_start_ = now;
+            idle_frames_ = 0;
+        }
+        if (++idle_frames_ > max_idle_frames_per_second) flood_ = true;
+        return flood_;
     }
 
     /// "the server broke the HTTP/2 protocol (DETAIL" — or, before its SETTINGS came,
@@ -288,6 +388,12 @@ private:
     bool sent_goaway_ = false;
     std::string last_error_;     // nghttp2's last complaint about the server's frames
     bool capacity_grew_ = false; // tell the pool after the current mem_recv
+    // Frames that carry nothing (flooded()): how many since idle_window_start_.
+    Clock::time_point idle_window_start_{};
+    std::size_t idle_frames_ = 0;
+    bool flood_ = false;
+    EndedStreams ended_;    // frames after a stream's END_STREAM (receive())
+    bool violated_ = false; // EndedStreams found one: nothing more goes to nghttp2
 };
 
 template <class Stream>
@@ -721,6 +827,13 @@ int Http2Connection<Stream>::on_header(nghttp2_session* session, const nghttp2_f
             std::from_chars(value.data(), value.data() + value.size(), status);
             if (status >= 100 && status < 200) {
                 st->block = StreamState::Block::interim;
+                if (++st->interim > max_interim) {
+                    st->fail(errc::protocol_error, "more than " + std::to_string(max_interim) +
+                                                       " interim (1xx) responses");
+                    nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
+                                              NGHTTP2_CANCEL);
+                    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+                }
             } else {
                 st->block = StreamState::Block::final_response;
                 response.status = status;
@@ -752,11 +865,20 @@ int Http2Connection<Stream>::on_frame_recv(nghttp2_session*, const nghttp2_frame
                                            void* user) noexcept {
     return guarded([&]() -> int {
         auto* self = static_cast<Http2Connection*>(user);
+        const bool ends = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+        const bool carries_nothing =
+            (frame->hd.type == NGHTTP2_DATA && frame->hd.length == 0 && !ends) ||
+            frame->hd.type == NGHTTP2_PRIORITY ||
+            ((frame->hd.type == NGHTTP2_PING || frame->hd.type == NGHTTP2_SETTINGS) &&
+             !(frame->hd.flags & NGHTTP2_FLAG_ACK));
+        if (carries_nothing && self->flooded()) return NGHTTP2_ERR_CALLBACK_FAILURE;
         switch (frame->hd.type) {
             case NGHTTP2_HEADERS:
             case NGHTTP2_DATA:
                 if (StreamState* st = self->stream_of(frame->hd.stream_id)) {
-                    st->last_progress = Clock::now();
+                    // An empty DATA frame is no progress: it must not hold off the read
+                    // timeout.
+                    if (!carries_nothing) st->last_progress = Clock::now();
                     if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) st->response_ended = true;
                     if (st->streaming && frame->hd.type == NGHTTP2_HEADERS &&
                         st->block == StreamState::Block::final_response && !st->head_done) {
