@@ -479,6 +479,31 @@ TEST(HttpDecode, CorruptedByteIsAnError) {
     }
 }
 
+// Found by fuzz/content_decoder_fuzzer: libzstd checks these when a frame comes whole but
+// not when it comes in small pieces; nector refuses them however they arrive.
+TEST(HttpDecode, ZstdFramesLibzstdReadsTwoWaysAreRefusedEitherWay) {
+    // Both frames: single segment, a checksum (XXH64 of nothing), one last block.
+    const struct {
+        const char* what;
+        std::string frame;
+        const char* says;
+    } frames[] = {
+        {"declares 40 bytes, holds none (an empty raw block)",
+         std::string("\x28\xb5\x2f\xfd\x24\x28\x01\x00\x00\x99\xe9\xd8\x51", 13),
+         "corrupt zstd data ("},
+        {"an empty compressed block",
+         std::string("\x28\xb5\x2f\xfd\x24\x00\x05\x00\x00\x99\xe9\xd8\x51", 13),
+         "corrupt zstd data (zstd: an empty compressed block)"},
+    };
+    for (const auto& f : frames) {
+        for (std::size_t piece : {f.frame.size(), std::size_t{1}, std::size_t{4}}) {
+            SCOPED_TRACE(std::string(f.what) + ", pieces of " + std::to_string(piece));
+            expect_error([&] { (void)decode("zstd", f.frame, piece); }, errc::protocol_error,
+                         f.says);
+        }
+    }
+}
+
 // ---- gzip members ---------------------------------------------------------------------------
 
 TEST(HttpDecode, ConcatenatedGzipMembersDecodeToTheirConcatenation) {

@@ -288,6 +288,125 @@ private:
 };
 
 // zstd, on ZSTD_decompressStream.
+/// Walks the frame and block headers of a zstd stream beside libzstd, which, when a frame
+/// comes in small pieces, lets pass an empty compressed block that it refuses when the frame
+/// comes whole (a compressed block holds at least its literals section, RFC 8878
+/// §3.1.1.3): with this check a body reads the same however it arrives. Payloads are skipped,
+/// not read; an unknown magic number stops the walk (libzstd reports it).
+class ZstdWalker {
+public:
+    /// Walks the next bytes; false when they hold an empty compressed block.
+    bool walk(std::string_view in) noexcept {
+        std::size_t i = 0;
+        while (i < in.size() && part_ != Part::done) {
+            if (part_ == Part::skip) {
+                const auto k =
+                    static_cast<std::size_t>(std::min<std::uint64_t>(skip_, in.size() - i));
+                i += k;
+                skip_ -= k;
+                if (skip_ == 0) expect(after_skip_);
+                continue;
+            }
+            const std::size_t k = std::min(need_ - have_, in.size() - i);
+            std::copy_n(in.data() + i, k, buf_.begin() + static_cast<std::ptrdiff_t>(have_));
+            have_ += k;
+            i += k;
+            if (have_ < need_) break;
+            have_ = 0;
+            if (!field()) return false;
+        }
+        return true;
+    }
+
+private:
+    enum class Part { magic, descriptor, skippable_size, block_header, skip, done };
+
+    void expect(Part part) noexcept {
+        part_ = part;
+        need_ = part == Part::magic || part == Part::skippable_size ? 4
+                : part == Part::descriptor                          ? 1
+                                                                    : 3;
+    }
+    void skip(std::uint64_t n, Part then) noexcept {
+        after_skip_ = then;
+        skip_ = n;
+        if (n == 0) {
+            expect(then);
+        } else {
+            part_ = Part::skip;
+        }
+    }
+    std::uint32_t le32() const noexcept {
+        return std::uint32_t{buf_[0]} | (std::uint32_t{buf_[1]} << 8) |
+               (std::uint32_t{buf_[2]} << 16) | (std::uint32_t{buf_[3]} << 24);
+    }
+
+    // The field in buf_ is complete: read it and say what comes next.
+    bool field() noexcept {
+        switch (part_) {
+            case Part::magic: {
+                const std::uint32_t magic = le32();
+                if (magic == ZSTD_MAGICNUMBER) {
+                    expect(Part::descriptor);
+                } else if ((magic & 0xFFFFFFF0U) == ZSTD_MAGIC_SKIPPABLE_START) {
+                    expect(Part::skippable_size);
+                } else {
+                    part_ = Part::done;
+                }
+                break;
+            }
+            case Part::descriptor: {
+                const std::uint8_t d = buf_[0];
+                const unsigned size_flag = d >> 6;
+                const bool single_segment = ((d >> 5) & 1) != 0;
+                checksum_ = ((d >> 2) & 1) != 0;
+                constexpr std::array<std::size_t, 4> dictionary_id{0, 1, 2, 4};
+                constexpr std::array<std::size_t, 4> content_size{0, 2, 4, 8};
+                const std::size_t rest =
+                    (single_segment ? 0 : 1) + dictionary_id[d & 3] +
+                    (size_flag == 0 && single_segment ? 1 : content_size[size_flag]);
+                skip(rest, Part::block_header);
+                break;
+            }
+            case Part::skippable_size:
+                skip(le32(), Part::magic);
+                break;
+            case Part::block_header: {
+                const std::uint32_t h = std::uint32_t{buf_[0]} | (std::uint32_t{buf_[1]} << 8) |
+                                        (std::uint32_t{buf_[2]} << 16);
+                const bool last = (h & 1) != 0;
+                const unsigned type = (h >> 1) & 3;
+                const std::uint32_t size = h >> 3;
+                if (type == 2 && size == 0) return false;
+                if (type == 3) { // reserved: libzstd refuses it
+                    part_ = Part::done;
+                    break;
+                }
+                const Part then = !last ? Part::block_header : checksum_ ? Part::skip : Part::magic;
+                if (then == Part::skip) {
+                    // The block, then the 4-byte checksum, then the next frame.
+                    skip(std::uint64_t{type == 1 ? 1U : size} + 4, Part::magic);
+                } else {
+                    skip(type == 1 ? 1U : size, then);
+                }
+                break;
+            }
+            case Part::skip:
+            case Part::done:
+                break;
+        }
+        return true;
+    }
+
+    Part part_ = Part::magic;
+    Part after_skip_ = Part::magic;
+    std::array<std::uint8_t, 4> buf_{};
+    std::size_t have_ = 0;
+    std::size_t need_ = 4;
+    std::uint64_t skip_ = 0;
+    bool checksum_ = false;
+};
+
 class ZstdStage final : public DecodeStage {
 public:
     // 8 MiB: RFC 9659's limit for the zstd content coding.
@@ -307,7 +426,9 @@ public:
 
 private:
     void do_feed(std::string_view input, DecodeSink& sink) override {
+        if (!walker_.walk(input)) corrupt("zstd: an empty compressed block");
         ZSTD_inBuffer in{input.data(), input.size(), 0};
+        take_header(input);
         for (;;) {
             ZSTD_outBuffer out{buffer_.data(), buffer_.size(), 0};
             const std::size_t rc = ZSTD_decompressStream(dctx_, &out, &in);
@@ -330,10 +451,39 @@ private:
                 corrupt(std::string("zstd: ") + ZSTD_getErrorName(rc));
             }
             emit(out.pos, sink);
+            frame_out_ += out.pos;
             // 0: a frame is complete and flushed; the next byte starts a new one.
             in_frame_ = rc != 0;
-            if (!in_frame_) ++frames_;
+            if (!in_frame_) {
+                // libzstd checks a frame's declared content size when it decodes a frame
+                // whole but not always when the frame comes in small pieces: check it here,
+                // so that a body reads the same however it arrives.
+                if (content_size_ != ZSTD_CONTENTSIZE_UNKNOWN && frame_out_ != content_size_)
+                    corrupt("zstd: the frame's content size does not match its data");
+                ++frames_;
+                head_have_ = 0;
+                head_known_ = false;
+                frame_out_ = 0;
+                take_header(input.substr(in.pos));
+            }
             if (in.pos == in.size && (!in_frame_ || out.pos < out.size)) return;
+        }
+    }
+
+    /// Keeps the first bytes of a frame until its header (and its declared content size,
+    /// if any) can be read; `bytes` are the input's bytes from the current position.
+    void take_header(std::string_view bytes) {
+        if (head_known_ || bytes.empty()) return;
+        const std::size_t take = std::min(head_.size() - head_have_, bytes.size());
+        std::copy_n(bytes.data(), take, head_.begin() + static_cast<std::ptrdiff_t>(head_have_));
+        head_have_ += take;
+        const unsigned long long size = ZSTD_getFrameContentSize(head_.data(), head_have_);
+        if (size != ZSTD_CONTENTSIZE_ERROR) {
+            content_size_ = size;
+            head_known_ = true;
+        } else if (head_have_ == head_.size()) {
+            content_size_ = ZSTD_CONTENTSIZE_UNKNOWN; // not a header: libzstd says so
+            head_known_ = true;
         }
     }
 
@@ -342,8 +492,16 @@ private:
     }
 
     ZSTD_DCtx* dctx_;
+    ZstdWalker walker_;
     bool in_frame_ = false;
     std::size_t frames_ = 0;
+    // The current frame's first bytes (ZSTD_FRAMEHEADERSIZE_MAX is 18), its declared content
+    // size once they tell it, and the bytes it has decoded.
+    std::array<char, 18> head_{};
+    std::size_t head_have_ = 0;
+    bool head_known_ = false;
+    unsigned long long content_size_ = ZSTD_CONTENTSIZE_UNKNOWN;
+    unsigned long long frame_out_ = 0;
 };
 
 // Passes bytes to stage `next` and what it decodes on to the stages after it, or, past the
