@@ -63,6 +63,11 @@ TEST(HttpUrl, RefusesHostsTheResolverAndTlsWouldReadDifferently) {
     EXPECT_EQ(make_target("", "http://[fe80::1]/").origin.host, "fe80::1");
 }
 
+/// A Location resolved against `current`, then made a target, as a redirect does.
+Target resolve_and_target(std::string_view current, std::string_view location) {
+    return make_target("", resolve_location(current, location));
+}
+
 TEST(HttpUrl, HostsEndingInANumberAreIpv4AddressesHoweverSpelled) {
     // WHATWG URL's IPv4 parser, as curl and browsers read these.
     for (const char* url :
@@ -95,6 +100,20 @@ TEST(HttpUrl, HostsEndingInANumberAreIpv4AddressesHoweverSpelled) {
     const Target x = make_target("", "http://1.2.3.4x/p?q=1");
     EXPECT_EQ(x.origin.host, "1.2.3.4x");
     EXPECT_EQ(x.target, "/p?q=1");
+    // Found by fuzz/url_fuzzer: the same parser stopped a port at its first non-digit
+    // ("4st43" was port 4 and the path "st43/p"). Refused, credentials left out.
+    try {
+        (void)make_target("", "https://user:secret@h.test:4st43/p");
+        ADD_FAILURE() << "a port that is not a number was accepted";
+    } catch (const TransportSpecificError& e) {
+        EXPECT_EQ(e.code(), errc::invalid_url);
+        EXPECT_NE(std::string(e.what()).find("host and port \"h.test:4st43\" are not valid"),
+                  std::string::npos)
+            << e.what();
+        EXPECT_EQ(std::string(e.what()).find("secret"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW((void)resolve_and_target("http://a.test/", "//b.test:80x/"),
+                 TransportSpecificError);
     const Target dotted = make_target("", "http://u:p@127.0.0.1.:8080/x");
     EXPECT_EQ(dotted.origin.host, "127.0.0.1");
     EXPECT_EQ(dotted.origin.port, 8080);

@@ -156,6 +156,20 @@ Target make_target(std::string_view base, std::string_view url) {
 
 namespace {
 
+// Boost.URL 1.81 stops a port at its first non-digit ("h.test:4st43/p" is port 4 and the
+// path "st43/p"): after an authority, a path that does not start with "/" is always such a
+// misreading (RFC 3986 §3.3: path-abempty). `text` is what was parsed.
+void refuse_misread_authority(const urls::url_view_base& u, std::string_view text,
+                              std::string_view what = {}) {
+    if (!u.has_authority() || u.encoded_path().empty() || u.encoded_path().front() == '/') return;
+    const auto slashes = text.find("//");
+    std::string_view authority = text.substr(slashes + 2);
+    authority = authority.substr(0, authority.find_first_of("/?#"));
+    authority = authority.substr(authority.rfind('@') + 1); // never the credentials
+    bad_url(text,
+            std::string(what) + "host and port \"" + printable(authority) + "\" are not valid");
+}
+
 Target parse_target(std::string_view base, std::string_view url) {
     // A fragment is the client's own (RFC 9110 §4.2.1 / RFC 3986 §3.5): dropped before
     // anything else reads the URL, whatever it holds ("#a#b" included).
@@ -218,6 +232,7 @@ Target parse_target(std::string_view base, std::string_view url) {
             host_text = std::move(*address);
         }
     }
+    refuse_misread_authority(u, joined);
     if (u.has_port()) {
         const auto port = u.port();
         unsigned value = 0;
@@ -249,6 +264,7 @@ std::string resolve_location(std::string_view current, std::string_view location
     auto ref = urls::parse_uri_reference(location);
     if (!base) bad_url(current, base.error().message());
     if (!ref) bad_url(location, "Location header: " + ref.error().message());
+    refuse_misread_authority(*ref, location, "Location header: ");
     urls::url resolved;
     if (auto r = urls::resolve(*base, *ref, resolved); !r) {
         bad_url(location, "Location header: " + r.error().message());
