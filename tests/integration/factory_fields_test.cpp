@@ -90,6 +90,9 @@ void collect(const std::string& key, const T& current, std::function<T&(http::Op
         out.push_back({key, "none", check(http::Jitter::none)});
     } else if constexpr (std::is_same_v<T, std::vector<int>>) {
         out.push_back({key, boost::json::array{418}, check(std::vector<int>{418})});
+    } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+        out.push_back(
+            {key, boost::json::array{"X-Field"}, check(std::vector<std::string>{"X-Field"})});
     } else if constexpr (std::is_same_v<T, Headers>) {
         out.push_back({key, boost::json::object{{"X-Field", "1"}}, [at](const http::Options& o) {
                            return at(const_cast<http::Options&>(o)).get("X-Field") == "1";
@@ -179,6 +182,10 @@ T changed(const T& value) {
         return value + "x";
     } else if constexpr (std::is_same_v<T, http::Duration>) {
         return value + 1s;
+    } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+        T copy = value;
+        copy.emplace_back("X-Changed");
+        return copy;
     } else {
         T copy = value;
         bool done = false;

@@ -69,6 +69,36 @@ TEST(Security, CredentialsAndACallersHostStayWithTheirOrigin) {
     EXPECT_EQ(crossed[0].header("X-Other"), "kept");
 }
 
+TEST(Security, HeadersMarkedSensitiveStayWithTheirOrigin) {
+    TestServer other(TestServer::respond(ok));
+    TestServer first(TestServer::sequence({redirect_to("/same"), redirect_to(other.url("/x"))}));
+    Options o;
+    o.sensitive_headers = {"x-api-key"}; // names compare case-insensitively
+    o.headers.set("X-Api-Key", "from-the-defaults");
+    HttpMessage m{.url = first.url("/start"),
+                  .headers = {{"X-Signature", "kept"}, {"X-API-KEY", "k-123"}}};
+    EXPECT_EQ(fetch(o, std::move(m)).body, "ok");
+
+    const auto same = first.requests();
+    ASSERT_EQ(same.size(), 2u);
+    EXPECT_EQ(same[1].header("X-Api-Key"), "k-123"); // the same origin
+    const auto crossed = other.requests();
+    ASSERT_EQ(crossed.size(), 1u);
+    EXPECT_EQ(crossed[0].header("X-Api-Key"), std::nullopt);
+    EXPECT_EQ(crossed[0].header("X-Signature"), "kept"); // not marked: kept, as curl does
+}
+
+TEST(Security, ASensitiveHeaderNameMustBeAFieldName) {
+    Options o;
+    o.sensitive_headers = {"X-Api-Key", "bad name"};
+    try {
+        HTTPTransport<> t(o);
+        ADD_FAILURE() << "an invalid name was accepted";
+    } catch (const ConfigurationError& e) {
+        EXPECT_TRUE(contains(e.what(), "sensitive_headers")) << e.what();
+    }
+}
+
 TEST(Security, UserinfoInALocationNeverReachesAMessage) {
     // Too many redirects, each to a Location with credentials:
     std::atomic<std::uint16_t> port{0};

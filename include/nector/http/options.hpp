@@ -15,6 +15,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace nector::http {
 
@@ -140,6 +141,11 @@ struct Options {
     /// with TransportSpecificError (insecure_redirect), as the request (and the response
     /// it leads to) would cross the network in the clear.
     bool allow_insecure_redirects = false;
+    /// Header names dropped from a request, besides Authorization, Proxy-Authorization,
+    /// Cookie and a caller's Host, when a redirect leads to another origin (scheme, host or
+    /// port): the headers that carry credentials of the caller's own, such as "X-Api-Key".
+    /// Case-insensitive. Default: none.
+    std::vector<std::string> sensitive_headers;
     /// Verify the server's certificate and host name. Default true.
     bool verify_ssl = true;
     TlsOptions tls{};
@@ -191,9 +197,9 @@ struct Options {
 // overrides and the tests that cover each field walk this list.
 BOOST_DESCRIBE_STRUCT(Options, (),
                       (base_url, headers, timeout, limits, follow_redirects, max_redirects,
-                       allow_insecure_redirects, verify_ssl, tls, http2, http2_prior_knowledge,
-                       http2_settings, max_response_bytes, max_header_bytes, max_header_count,
-                       decode_content, max_decoded_bytes, user_agent, raise_for_status, retry,
-                       circuit_breaker, hooks, clock, random))
+                       allow_insecure_redirects, sensitive_headers, verify_ssl, tls, http2,
+                       http2_prior_knowledge, http2_settings, max_response_bytes, max_header_bytes,
+                       max_header_count, decode_content, max_decoded_bytes, user_agent,
+                       raise_for_status, retry, circuit_breaker, hooks, clock, random))
 
 } // namespace nector::http

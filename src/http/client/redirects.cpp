@@ -79,6 +79,7 @@ asio::awaitable<Exchanged> RedirectLayer::follow(const Prepared& p, Exchanged fi
             r.mutable_headers().erase("Proxy-Authorization");
             r.mutable_headers().erase("Cookie");
             r.mutable_headers().erase("Host");
+            for (const auto& name : options_.sensitive_headers) r.mutable_headers().erase(name);
         }
         history.push_back(std::move(response));
         response = Response{};

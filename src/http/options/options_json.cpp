@@ -156,6 +156,16 @@ void read_value(const std::string& key, const json::value& v, std::vector<int>& 
     }
 }
 
+// Header names (sensitive_headers).
+void read_value(const std::string& key, const json::value& v, std::vector<std::string>& out) {
+    if (!v.is_array()) bad(key, "must be an array of header names");
+    out.clear();
+    for (const auto& s : v.get_array()) {
+        if (!s.is_string()) bad(key, "must hold header names (strings)");
+        out.emplace_back(s.get_string());
+    }
+}
+
 // Headers merge onto the ones there: the same name is replaced.
 void read_value(const std::string& key, const json::value& v, Headers& headers) {
     for (const auto& [name, value] : to_object(key, v)) {

@@ -64,6 +64,13 @@ void validate(const Options& o) {
             bad_option(std::string("headers: ") + e.what());
         }
     }
+    for (const auto& name : o.sensitive_headers) {
+        try {
+            validate_header(name, "");
+        } catch (const TransportError& e) {
+            bad_option(std::string("sensitive_headers: ") + e.what());
+        }
+    }
 }
 
 } // namespace nector::http::detail
