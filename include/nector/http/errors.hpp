@@ -95,8 +95,9 @@ std::exception_ptr make_http_exception(std::error_code ec, const std::string& wh
                                        const Response* response);
 
 /// The inverse, for completion handlers: the error code of an exception (a copy of an
-/// HTTPStatusError's response goes to `response`). Exceptions that are not
-/// std::system_error are rethrown: they are bugs, not transport outcomes.
+/// HTTPStatusError's response goes to `response`; Asio's boost::system::system_error, which a
+/// cancelled coroutine throws, gives its code, operation_aborted). Other exceptions are
+/// rethrown: they are bugs, not transport outcomes.
 std::error_code error_code_of(const std::exception_ptr& e, Response& response);
 
 } // namespace nector::http

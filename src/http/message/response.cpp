@@ -4,6 +4,8 @@
 
 #include "detail/json_parse.hpp"
 
+#include <boost/system/system_error.hpp>
+
 #include <string>
 
 namespace nector::http {
@@ -96,6 +98,9 @@ std::error_code error_code_of(const std::exception_ptr& e, Response& response) {
         response = status.response();
         return status.code();
     } catch (const std::system_error& error) {
+        return error.code();
+    } catch (const boost::system::system_error& error) {
+        // Asio's own: a cancelled coroutine's next co_await throws operation_aborted.
         return error.code();
     }
 }
