@@ -213,6 +213,7 @@ asio::awaitable<Lease> Pool::acquire(const Origin& origin, Timings& timings,
             ++entry(origin).connecting;
             std::shared_ptr<Connection> c;
             auto alive = alive_;
+            const std::uint64_t closings = closings_;
             try {
                 c = co_await dialer_->dial(origin, timings, context);
             } catch (...) {
@@ -224,6 +225,14 @@ asio::awaitable<Lease> Pool::acquire(const Origin& origin, Timings& timings,
             }
             if (!*alive) throw_error(errc::cancelled, std::string(context) + ": transport closed");
             --entry(origin).connecting;
+            if (closings != closings_) {
+                // disconnect() came while this connection was being opened: it is not kept.
+                c->close();
+                forget(origin);
+                throw_error(errc::cancelled, std::string(context) +
+                                                 ": the transport was disconnected while " +
+                                                 "the connection was being opened");
+            }
             auto e = std::make_shared<PoolEntry>(
                 PoolEntry{.connection = std::move(c), .origin = origin, .idle_since = now_()});
             if (e->connection->multiplexed()) {
@@ -261,6 +270,7 @@ asio::awaitable<Lease> Pool::acquire(const Origin& origin, Timings& timings,
 }
 
 void Pool::close_all() noexcept {
+    ++closings_; // connections being opened now are closed when they open
     for (const EntryPtr& e : idle_) {
         e->connection->close();
         forget(e->origin);

@@ -88,7 +88,8 @@ public:
     /// acquire() without waiting or connecting: an idle connection, or a multiplexed one
     /// with room, else an empty Lease.
     Lease try_acquire(const Origin& origin);
-    /// Closes every connection and fails every waiter; the pool stays usable.
+    /// Closes every connection and fails every waiter, and connections being opened when
+    /// they open; the pool stays usable.
     void close_all() noexcept;
 
     std::size_t open_connections() const noexcept { return open_; }
@@ -143,6 +144,7 @@ private:
     std::list<Waiter*> waiters_;
     std::size_t open_ = 0;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    std::uint64_t closings_ = 0; ///< close_all() calls, so a dial that spans one is not kept
 };
 
 } // namespace nector::http::detail
