@@ -494,6 +494,15 @@ TEST(HttpDecode, ZstdFramesLibzstdReadsTwoWaysAreRefusedEitherWay) {
         {"an empty compressed block",
          std::string("\x28\xb5\x2f\xfd\x24\x00\x05\x00\x00\x99\xe9\xd8\x51", 13),
          "corrupt zstd data (zstd: an empty compressed block)"},
+        // Found by the content_decoder fuzzer: a zstd v0.6 frame (magic FD2FB526), which
+        // libzstd's legacy support read one way whole and another byte by byte. (In pieces
+        // smaller than the magic number, libzstd's own refusal comes first.)
+        {"a legacy (v0.6) frame", std::string("\x26\xb5\x2f\xfd\x07\x00\x00\x00", 8),
+         "corrupt zstd data ("},
+        {"a legacy (v0.7) frame after an RFC 8878 one",
+         std::string("\x28\xb5\x2f\xfd\x20\x00\x01\x00\x00", 9) +
+             std::string("\x27\xb5\x2f\xfd\x00\x00\x00\x00", 8),
+         "zstd"},
     };
     for (const auto& f : frames) {
         for (std::size_t piece : {f.frame.size(), std::size_t{1}, std::size_t{4}}) {
@@ -502,6 +511,9 @@ TEST(HttpDecode, ZstdFramesLibzstdReadsTwoWaysAreRefusedEitherWay) {
                          f.says);
         }
     }
+    // Whole, a legacy frame is named as such.
+    expect_error([&] { (void)decode("zstd", frames[2].frame); }, errc::protocol_error,
+                 "zstd: a frame in a legacy format (zstd before 1.0, not RFC 8878)");
 }
 
 // ---- gzip members ---------------------------------------------------------------------------

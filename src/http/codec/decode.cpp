@@ -291,12 +291,17 @@ private:
 /// Walks the frame and block headers of a zstd stream beside libzstd, which, when a frame
 /// comes in small pieces, lets pass an empty compressed block that it refuses when the frame
 /// comes whole (a compressed block holds at least its literals section, RFC 8878
-/// §3.1.1.3): with this check a body reads the same however it arrives. Payloads are skipped,
-/// not read; an unknown magic number stops the walk (libzstd reports it).
+/// §3.1.1.3): with this check a body reads the same however it arrives. It also refuses
+/// the legacy (pre-1.0, pre-RFC 8878) frame formats, which libzstd may still decode but not
+/// the same way whole and in pieces, and which the zstd content coding (RFC 8878 §3.1.1)
+/// does not include. Payloads are skipped, not read; another unknown magic number stops the
+/// walk (libzstd reports it).
 class ZstdWalker {
 public:
-    /// Walks the next bytes; false when they hold an empty compressed block.
-    bool walk(std::string_view in) noexcept {
+    enum class Verdict { ok, empty_block, legacy };
+
+    /// Walks the next bytes.
+    Verdict walk(std::string_view in) noexcept {
         std::size_t i = 0;
         while (i < in.size() && part_ != Part::done) {
             if (part_ == Part::skip) {
@@ -313,9 +318,9 @@ public:
             i += k;
             if (have_ < need_) break;
             have_ = 0;
-            if (!field()) return false;
+            if (const Verdict v = field(); v != Verdict::ok) return v;
         }
-        return true;
+        return Verdict::ok;
     }
 
 private:
@@ -342,14 +347,19 @@ private:
     }
 
     // The field in buf_ is complete: read it and say what comes next.
-    bool field() noexcept {
+    Verdict field() noexcept {
         switch (part_) {
             case Part::magic: {
                 const std::uint32_t magic = le32();
+                // zstd v0.1 to v0.7 (ZSTDv01_magicNumber .. ZSTDv07_MAGICNUMBER).
+                constexpr std::uint32_t first_legacy = 0xFD2FB51E;
+                constexpr std::uint32_t last_legacy = 0xFD2FB527;
                 if (magic == ZSTD_MAGICNUMBER) {
                     expect(Part::descriptor);
                 } else if ((magic & 0xFFFFFFF0U) == ZSTD_MAGIC_SKIPPABLE_START) {
                     expect(Part::skippable_size);
+                } else if (magic >= first_legacy && magic <= last_legacy) {
+                    return Verdict::legacy;
                 } else {
                     part_ = Part::done;
                 }
@@ -377,7 +387,7 @@ private:
                 const bool last = (h & 1) != 0;
                 const unsigned type = (h >> 1) & 3;
                 const std::uint32_t size = h >> 3;
-                if (type == 2 && size == 0) return false;
+                if (type == 2 && size == 0) return Verdict::empty_block;
                 if (type == 3) { // reserved: libzstd refuses it
                     part_ = Part::done;
                     break;
@@ -395,7 +405,7 @@ private:
             case Part::done:
                 break;
         }
-        return true;
+        return Verdict::ok;
     }
 
     Part part_ = Part::magic;
@@ -426,7 +436,14 @@ public:
 
 private:
     void do_feed(std::string_view input, DecodeSink& sink) override {
-        if (!walker_.walk(input)) corrupt("zstd: an empty compressed block");
+        switch (walker_.walk(input)) {
+            case ZstdWalker::Verdict::ok:
+                break;
+            case ZstdWalker::Verdict::empty_block:
+                corrupt("zstd: an empty compressed block");
+            case ZstdWalker::Verdict::legacy:
+                corrupt("zstd: a frame in a legacy format (zstd before 1.0, not RFC 8878)");
+        }
         ZSTD_inBuffer in{input.data(), input.size(), 0};
         take_header(input);
         for (;;) {
