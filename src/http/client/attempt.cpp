@@ -4,6 +4,7 @@
 #include "http/client/breaker.hpp"
 #include "http/codec/decode.hpp"
 #include "http/errors/bridge.hpp"
+#include "http/errors/fail_point.hpp"
 #include "http/message/body.hpp"
 #include "nector/transport/errors.hpp"
 
@@ -104,6 +105,7 @@ asio::awaitable<bool> PendingBody::read_before_deadline(std::string& raw, std::s
     if (std::chrono::steady_clock::now() >= *deadline) total_timeout();
     using namespace asio::experimental::awaitable_operators;
     asio::steady_timer timer(co_await asio::this_coro::executor, *deadline);
+    fail_point_timer(timer);
     auto result = co_await (outcome_of(reader->read(raw, max)) ||
                             timer.async_wait(asio::as_tuple(asio::use_awaitable)));
     if (result.index() == 1) total_timeout(); // the read was cancelled: the body is abandoned

@@ -2,6 +2,7 @@
 #include "http/client/call.hpp"
 
 #include "http/errors/bridge.hpp"
+#include "http/errors/fail_point.hpp"
 #include "http/message/body.hpp"
 #include "http/message/url.hpp"
 #include "nector/http/errors.hpp"
@@ -163,6 +164,7 @@ asio::awaitable<Result> RetryLayer::operator()(HttpMessage message,
         ++metrics_.retries;
         const Clock& clock = resilience_.clock();
         asio::steady_timer backoff(executor_, clock.wait ? clock.wait(d.delay) : d.delay);
+        fail_point_timer(backoff);
         co_await backoff.async_wait(asio::use_awaitable);
         previous = d.delay;
     }

@@ -2,6 +2,7 @@
 #include "http/client/deadline.hpp"
 
 #include "http/client/breaker.hpp"
+#include "http/errors/fail_point.hpp"
 #include "nector/transport/errors.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -33,6 +34,7 @@ asio::awaitable<Result> DeadlineLayer::timed(HttpMessage message,
     using namespace asio::experimental::awaitable_operators;
     const auto deadline = state.started + options_.timeout.total;
     asio::steady_timer timer(executor_, deadline);
+    fail_point_timer(timer);
     auto result = co_await (outcome_of(next_.template operator()<Result>(
                                 std::move(message), std::move(owner), &state, deadline)) ||
                             timer.async_wait(nothrow));

@@ -2,6 +2,7 @@
 
 #include "http/dialer/tls.hpp"
 #include "http/errors/bridge.hpp"
+#include "http/errors/fail_point.hpp"
 #include "http/wire/http1.hpp"
 #include "http/wire/http2.hpp"
 #include "nector/transport/errors.hpp"
@@ -87,6 +88,7 @@ asio::awaitable<std::shared_ptr<Connection>> NetworkDialer::dial(const Origin& o
         using namespace asio::experimental::awaitable_operators;
         tcp::resolver resolver(ex);
         asio::steady_timer timer(ex, options_.timeout.connect);
+        fail_point_timer(timer);
         auto result =
             co_await (resolver.async_resolve(origin.host, std::to_string(origin.port), nothrow) ||
                       timer.async_wait(nothrow));
@@ -96,6 +98,7 @@ asio::awaitable<std::shared_ptr<Connection>> NetworkDialer::dial(const Origin& o
                                                    "\" took longer than the connect timeout");
         }
         auto [ec, results] = std::get<0>(std::move(result));
+        fail_point(ec);
         if (ec == asio::error::operation_aborted) {
             throw_error(errc::cancelled, std::string(context) + ": cancelled during name lookup");
         }
@@ -114,6 +117,7 @@ asio::awaitable<std::shared_ptr<Connection>> NetworkDialer::dial(const Origin& o
     for (const auto& endpoint : endpoints) {
         stream.expires_after(options_.timeout.connect);
         auto [ec] = co_await stream.async_connect(endpoint, nothrow);
+        fail_point(ec);
         if (!ec) {
             last = {};
             break;

@@ -1,6 +1,7 @@
 #include "http/dialer/tls.hpp"
 
 #include "http/errors/bridge.hpp"
+#include "http/errors/fail_point.hpp"
 #include "http/message/body.hpp"
 #include "nector/transport/errors.hpp"
 
@@ -126,6 +127,7 @@ asio::awaitable<void> tls_handshake(TlsStream& stream, const std::string& host,
     lowest.expires_after(options.timeout.connect);
     auto [ec] = co_await stream.async_handshake(ssl::stream_base::client,
                                                 asio::as_tuple(asio::use_awaitable));
+    fail_point(ec);
     lowest.expires_never();
     if (!ec) co_return;
     lowest.close();

@@ -1,5 +1,7 @@
 #include "http/pool/pool.hpp"
 
+#include "http/errors/fail_point.hpp"
+
 #include "nector/transport/errors.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -254,6 +256,7 @@ asio::awaitable<Lease> Pool::acquire(const Origin& origin, Timings& timings,
         Waiter waiter{&origin, &timer};
         waiters_.push_back(&waiter);
         auto alive = alive_;
+        fail_point_timer(timer);
         auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
         if (!*alive) throw_error(errc::cancelled, std::string(context) + ": transport closed");
         waiters_.remove(&waiter);

@@ -7,6 +7,7 @@
 #include "http/wire/http1.hpp"
 
 #include "http/errors/bridge.hpp"
+#include "http/errors/fail_point.hpp"
 #include "http/wire/connection.hpp"
 #include "http/wire/response_reader.hpp"
 #include "http/wire/streams.hpp"
@@ -204,6 +205,7 @@ private:
         // current id, and looks at the deadline itself).
         const auto id = watch_id_ + 1;
         timer_->expires_at(deadline_); // a pending wait ends, and its handler sees a stale id
+        fail_point_timer(*timer_);
         timer_->async_wait([weak = this->weak_from_this(), id](const boost::system::error_code&) {
             const auto self = weak.lock();
             if (!self || id != self->watch_id_) return;
@@ -283,6 +285,7 @@ public:
                     c_->deadline_in(c_->read_timeout_);
                     auto [ec, n] = co_await c_->stream_.async_read_some(
                         boost::asio::buffer(out.data() + old, want), nothrow);
+                    fail_point(ec, n);
                     c_->no_deadline();
                     out.resize(old + n);
                     reader_.skipped(n);
@@ -308,6 +311,7 @@ public:
             c_->deadline_in(c_->read_timeout_);
             auto [ec, n] = co_await c_->stream_.async_read_some(
                 buffer.prepare(std::clamp<std::size_t>(max, 1024, max_read_size)), nothrow);
+            fail_point(ec, n);
             c_->no_deadline();
             buffer.commit(n);
             if (ec == boost::asio::error::eof && n == 0) {
@@ -363,6 +367,7 @@ boost::asio::awaitable<void> Http1Connection<Stream>::exchange(Exchange& ex) {
             separate ? boost::asio::buffer(ex.body) : boost::asio::const_buffer()};
         deadline_in(limits.timeout.write);
         auto [write_error, written] = co_await boost::asio::async_write(stream_, buffers, nothrow);
+        fail_point(write_error);
         no_deadline();
         if (write_error) {
             throw_io_error(timed(write_error), ex.context, "sending the request",
@@ -390,6 +395,7 @@ boost::asio::awaitable<void> Http1Connection<Stream>::exchange(Exchange& ex) {
         deadline_in(limits.timeout.read);
         auto [read_error, n] =
             co_await stream_.async_read_some(buffer_.prepare(read_size_), nothrow);
+        fail_point(read_error, n);
         no_deadline();
         buffer_.commit(n);
         if (n == read_size_ && read_size_ < max_read_size) read_size_ *= 2;
@@ -456,6 +462,7 @@ boost::asio::awaitable<void> Http1Connection<Stream>::read_rest_of_body(Exchange
         deadline_in(ex.limits->timeout.read);
         auto [read_error, n] = co_await stream_.async_read_some(
             boost::asio::buffer(body.data() + start + got, window), nothrow);
+        fail_point(read_error, n);
         no_deadline();
         got += n;
         if (read_error && got < size) {
@@ -478,6 +485,7 @@ boost::asio::awaitable<void> Http1Connection<Stream>::send_upload(Exchange& ex) 
     deadline_in(write_timeout);
     auto [head_error, head_bytes] =
         co_await asio::async_write(stream_, asio::buffer(out_), nothrow);
+    fail_point(head_error);
     no_deadline();
     if (head_error) {
         throw_io_error(timed(head_error), ex.context, "sending the request", errc::write_timeout);
@@ -500,6 +508,7 @@ boost::asio::awaitable<void> Http1Connection<Stream>::send_upload(Exchange& ex) 
             asio::buffer(tail.data(), tail.size())};
         deadline_in(write_timeout);
         auto [error, n] = co_await asio::async_write(stream_, buffers, nothrow);
+        fail_point(error);
         no_deadline();
         if (error)
             throw_io_error(timed(error), ex.context, "sending the request body",
@@ -530,6 +539,7 @@ boost::asio::awaitable<void> Http1Connection<Stream>::stream_head(
         }
         deadline_in(read_timeout_);
         auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(read_size_), nothrow);
+        fail_point(ec, n);
         no_deadline();
         buffer_.commit(n);
         if (n == read_size_ && read_size_ < max_read_size) read_size_ *= 2;

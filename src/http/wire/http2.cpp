@@ -7,6 +7,7 @@
 #include "http/wire/http2.hpp"
 
 #include "http/errors/bridge.hpp"
+#include "http/errors/fail_point.hpp"
 #include "http/message/body.hpp"
 #include "http/wire/http1.hpp"
 #include "nector/transport/errors.hpp"
@@ -594,6 +595,7 @@ void Http2Connection<Stream>::watch(Clock::time_point at) {
     // rescans the streams).
     const auto id = watch_id_ + 1;
     watchdog_.expires_at(at); // a pending wait ends, and its handler sees a stale id
+    fail_point_timer(watchdog_);
     watchdog_.async_wait([weak = this->weak_from_this(), id](const boost::system::error_code&) {
         if (const auto self = weak.lock()) self->on_watchdog(id);
     });
@@ -1099,6 +1101,7 @@ asio::awaitable<void> Http2Connection<Stream>::read_loop(
     std::shared_ptr<Http2Connection> /*self: keeps the connection alive*/) {
     for (;;) {
         auto [ec, n] = co_await stream_.async_read_some(asio::buffer(in_), nothrow);
+        fail_point(ec, n);
         if (!open_) co_return;
         if (ec) {
             const errc io = errc_of_io(ec, errc::read_timeout);
@@ -1191,6 +1194,7 @@ asio::awaitable<void> Http2Connection<Stream>::write_loop(
         writing_ = true;
         write_started_ = Clock::now();
         auto [ec, written] = co_await asio::async_write(stream_, asio::buffer(out_), nothrow);
+        fail_point(ec);
         writing_ = false;
         if (!open_) co_return;
         if (ec) {
@@ -1210,6 +1214,7 @@ asio::awaitable<void> Http2Connection<Stream>::ping_loop(
         const auto deadline = ping_outstanding_ ? ping_sent_ + settings_.ping_timeout
                                                 : last_frame_at_ + settings_.ping_interval;
         ping_timer_.expires_at(deadline);
+        fail_point_timer(ping_timer_);
         co_await ping_timer_.async_wait(nothrow);
         if (!open_) co_return;
         const auto now = Clock::now();
