@@ -8,6 +8,7 @@
 #include "http/errors/fail_point.hpp"
 
 #include "integration/client.hpp"
+#include "integration/wires.hpp"
 #include "support/h2_server.hpp"
 #include "support/servers.hpp"
 #include "support/test_server.hpp"
@@ -29,22 +30,6 @@ namespace {
 using namespace std::chrono_literals;
 using http::ResponseStream;
 using http::detail::FailCount;
-
-enum class Wire { h1, h1_tls, h2c, h2_tls };
-
-std::string wire_name(Wire w) {
-    switch (w) {
-        case Wire::h1:
-            return "Http11";
-        case Wire::h1_tls:
-            return "Http11Tls";
-        case Wire::h2c:
-            return "H2c";
-        case Wire::h2_tls:
-            return "H2Tls";
-    }
-    return "?";
-}
 
 /// A server answering "ok" to everything, over the wire asked for.
 struct AnyServer {

@@ -8,6 +8,7 @@
 // a frame cut by a reset, a body past its content-length, floods, a window overflow, a stream
 // id used twice.
 #include "integration/client.hpp"
+#include "integration/wires.hpp"
 #include "support/h2_peer.hpp"
 #include "support/servers.hpp"
 #include "support/test_server.hpp"
@@ -38,25 +39,6 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using http::Timeout;
-
-enum class Wire { h1, h1_tls, h2c, h2_tls };
-
-std::string wire_name(Wire w) {
-    switch (w) {
-        case Wire::h1:
-            return "Http11";
-        case Wire::h1_tls:
-            return "Http11Tls";
-        case Wire::h2c:
-            return "H2c";
-        case Wire::h2_tls:
-            return "H2Tls";
-    }
-    return "?";
-}
-
-bool is_tls(Wire w) { return w == Wire::h1_tls || w == Wire::h2_tls; }
-bool is_h2(Wire w) { return w == Wire::h2c || w == Wire::h2_tls; }
 
 /// What a faulty connection does after it has read one request (HTTP/1.1) or opened the
 /// session and read one request on stream `id` (HTTP/2).
