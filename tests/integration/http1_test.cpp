@@ -8,6 +8,7 @@
 #include <nector/http/transport.hpp>
 #include <nector/transport/message/json.hpp>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -22,6 +23,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 
+#include <array>
 #include <atomic>
 #include <future>
 #include <set>
@@ -139,14 +141,40 @@ TEST(Http1, ConnectionCloseIsHonoured) {
 }
 
 TEST(Http1, ConcurrentSendsAreReceivedInCompletionOrder) {
-    // Request /i is answered after (5 - i) * 40 ms, so completions arrive in reverse.
-    TestServer server([](TestConnection& c) -> asio::awaitable<void> {
-        while (auto request = co_await c.read_request()) {
-            const int i = std::stoi(request->target.substr(1));
-            co_await c.delay(std::chrono::milliseconds((5 - i) * 40));
-            const Bytes reply = JsonMessage({{"n", i}}, i * 10).serialize();
-            co_await c.write(http_response(200, as_string_view(reply)));
+    // Five requests, each on its own connection, answered once all five have arrived, last
+    // first, each answer only after the client has read the one before (it closes the
+    // connection on `Connection: close`): completions come in reverse, by events alone.
+    struct Turns {
+        int arrived = 0;
+        int next = -1; // whose turn it is to answer
+        std::array<asio::steady_timer*, 5> waiting{};
+        void give(int i) {
+            next = i;
+            if (i >= 0 && waiting[static_cast<std::size_t>(i)]) {
+                waiting[static_cast<std::size_t>(i)]->cancel();
+            }
         }
+    };
+    auto turns = std::make_shared<Turns>();
+    TestServer server([turns](TestConnection& c) -> asio::awaitable<void> {
+        auto request = co_await c.read_request();
+        if (!request) co_return;
+        const int i = std::stoi(request->target.substr(1));
+        asio::steady_timer turn(co_await asio::this_coro::executor,
+                                asio::steady_timer::time_point::max());
+        turns->waiting[static_cast<std::size_t>(i)] = &turn;
+        if (++turns->arrived == 5) turns->give(4);
+        while (turns->next != i) {
+            co_await turn.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        turns->waiting[static_cast<std::size_t>(i)] = nullptr;
+        const Bytes reply = JsonMessage({{"n", i}}, i * 10).serialize();
+        std::vector<std::pair<std::string, std::string>> close;
+        close.emplace_back("Connection", "close");
+        const std::string answer = http_response(200, as_string_view(reply), std::move(close));
+        co_await c.write(answer);
+        [[maybe_unused]] auto end = co_await c.read_request(); // nullopt: the client closed
+        turns->give(i - 1);
     });
     asio::io_context io;
     HTTPTransport<JsonMessage> t(io.get_executor(), {.base_url = server.url()});
@@ -530,17 +558,18 @@ TEST(Http1, ReadTimeoutNamesThePhase) {
 }
 
 TEST(Http1, ReadTimeoutIsInactivityNotTotal) {
-    // 6 chunks 60 ms apart: 360 ms in all, never 100 ms of silence.
+    // 12 bytes 40 ms apart: 480 ms in all, longer than the read timeout, and never near
+    // 400 ms of silence (a margin that holds on a loaded machine).
     TestServer server([](TestConnection& c) -> asio::awaitable<void> {
         while (auto request = co_await c.read_request()) {
-            co_await c.write("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n");
-            for (int i = 0; i < 6; ++i) {
-                co_await c.delay(60ms);
+            co_await c.write("HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n");
+            for (int i = 0; i < 12; ++i) {
+                co_await c.delay(40ms);
                 co_await c.write("x");
             }
         }
     });
-    EXPECT_EQ(fetch(server.url(), {.timeout = {.read = 150ms}}).body, "xxxxxx");
+    EXPECT_EQ(fetch(server.url(), {.timeout = {.read = 400ms}}).body, std::string(12, 'x'));
 }
 
 TEST(Http1, TotalTimeoutBoundsTheWholeCall) {

@@ -610,12 +610,17 @@ TEST(Http2Server, AnsweredPingsKeepASlowExchangeAlive) {
 }
 
 TEST(Http2Server, TrailersAndReceiveOrder) {
-    H2TestServer server([](const H2Request& r) {
-        H2Action a = H2Action::respond(200, r.path);
-        a.trailers = {{"x-sum", "42"}};
-        a.delay = std::chrono::milliseconds(r.path == "/0" ? 300 : r.path == "/1" ? 150 : 0);
-        return a;
-    });
+    // The three requests are answered once all have arrived, last path first: receive()
+    // gives them in the order they completed.
+    H2TestServer server(
+        [](const H2Request& r) {
+            H2Action a = H2Action::respond(200, r.path);
+            a.trailers = {{"x-sum", "42"}};
+            return a;
+        },
+        H2ServerOptions{.batch = 3, .batch_order = [](const H2Request& a, const H2Request& b) {
+                            return a.path > b.path;
+                        }});
     run([&]() -> asio::awaitable<void> {
         HTTPTransport<> t(h2c(server.url()));
         co_await t.connect();

@@ -324,6 +324,15 @@ void H2Connection::dispatch_completed() {
     if (pending_.size() < state_.options.batch) return;
     auto ids = std::exchange(pending_, {});
     std::sort(ids.begin(), ids.end());
+    if (const auto& before = state_.options.batch_order) {
+        // Streams the client reset meanwhile go last (dispatch skips them).
+        std::stable_sort(ids.begin(), ids.end(), [&](std::int32_t a, std::int32_t b) {
+            const Stream* x = find(a);
+            const Stream* y = find(b);
+            if (x == nullptr || y == nullptr) return x != nullptr && y == nullptr;
+            return before(x->request, y->request);
+        });
+    }
     for (const auto id : ids) {
         if (closed_) return;
         dispatch(id);

@@ -129,6 +129,10 @@ struct H2ServerOptions {
     /// The handler runs only once this many complete requests are pending on a connection,
     /// then for each of them in stream-id order. Default 1 (at once). At least 1.
     std::size_t batch = 1;
+    /// When set, a batch is dispatched in this order (a "less than" on the requests) instead
+    /// of stream-id order: with `batch`, answers go out in an order the test chooses, with no
+    /// timer. Default unset.
+    std::function<bool(const H2Request&, const H2Request&)> batch_order;
     /// TLS with Certificates::server_cert (see servers.hpp), ALPN "h2" only: a client that
     /// offers ALPN without h2 fails the handshake. Default false (h2c, prior knowledge).
     bool tls = false;
