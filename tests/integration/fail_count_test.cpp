@@ -156,9 +156,10 @@ INSTANTIATE_TEST_SUITE_P(Wires, FailCountTest,
                          ::testing::Combine(::testing::Values(Wire::h1, Wire::h1_tls, Wire::h2c,
                                                               Wire::h2_tls),
                                             ::testing::Bool()),
-                         [](const auto& info) {
-                             return wire_name(std::get<0>(info.param)) +
-                                    (std::get<1>(info.param) ? "WithRetries" : "WithoutRetries");
+                         [](const auto& param_info) {
+                             return wire_name(std::get<0>(param_info.param)) +
+                                    (std::get<1>(param_info.param) ? "WithRetries"
+                                                                   : "WithoutRetries");
                          });
 
 } // namespace

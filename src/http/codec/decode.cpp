@@ -312,10 +312,10 @@ public:
                 if (skip_ == 0) expect(after_skip_);
                 continue;
             }
-            const std::size_t k = std::min(need_ - have_, in.size() - i);
-            std::copy_n(in.data() + i, k, buf_.begin() + static_cast<std::ptrdiff_t>(have_));
-            have_ += k;
-            i += k;
+            // (need_ is at most buf_.size(); a byte at a time says so to the compiler too.)
+            while (have_ < need_ && have_ < buf_.size() && i < in.size()) {
+                buf_[have_++] = static_cast<std::uint8_t>(in[i++]);
+            }
             if (have_ < need_) break;
             have_ = 0;
             if (const Verdict v = field(); v != Verdict::ok) return v;
