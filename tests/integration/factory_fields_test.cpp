@@ -56,6 +56,13 @@ std::string string_value(const std::string& key) {
     return found == values.end() ? std::string() : found->second;
 }
 
+// An entry a list-of-strings field can take and the transport accept.
+std::string list_entry(std::string_view key) {
+    if (key == "resolve") return "api.test:443:127.0.0.1";
+    if (key == "connect_to") return "api.test:443:127.0.0.1:8443";
+    return "X-Field"; // sensitive_headers: a header name
+}
+
 // One leaf field changed: how to say it in JSON, and how to check the transport's options.
 struct Change {
     std::string key; // "timeout.read"
@@ -91,8 +98,9 @@ void collect(const std::string& key, const T& current, std::function<T&(http::Op
     } else if constexpr (std::is_same_v<T, std::vector<int>>) {
         out.push_back({key, boost::json::array{418}, check(std::vector<int>{418})});
     } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
-        out.push_back(
-            {key, boost::json::array{"X-Field"}, check(std::vector<std::string>{"X-Field"})});
+        const std::string entry = list_entry(key);
+        out.push_back({key, boost::json::array{boost::json::string(entry)},
+                       check(std::vector<std::string>{entry})});
     } else if constexpr (std::is_same_v<T, Headers>) {
         out.push_back({key, boost::json::object{{"X-Field", "1"}}, [at](const http::Options& o) {
                            return at(const_cast<http::Options&>(o)).get("X-Field") == "1";
@@ -226,7 +234,14 @@ TEST(Factory, EveryOverridesFieldTakesEffectOrIsRefused) {
             boost::mp11::mp_for_each<members<http::Options>>([&](auto d) {
                 if constexpr (std::is_same_v<std::remove_cvref_t<decltype(defaults.*d.pointer)>,
                                              Field>) {
-                    if (std::string_view(d.name) == o.name) value = changed(defaults.*d.pointer);
+                    if (std::string_view(d.name) == o.name) {
+                        if constexpr (std::is_same_v<Field, std::vector<std::string>>) {
+                            value = defaults.*d.pointer;
+                            value.push_back(list_entry(o.name));
+                        } else {
+                            value = changed(defaults.*d.pointer);
+                        }
+                    }
                 }
             });
             if constexpr (std::is_same_v<Field, std::string>) {

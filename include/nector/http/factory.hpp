@@ -33,6 +33,8 @@ struct Overrides {
     std::optional<std::size_t> max_redirects;
     std::optional<bool> allow_insecure_redirects;
     std::optional<std::vector<std::string>> sensitive_headers;
+    std::optional<std::vector<std::string>> resolve;
+    std::optional<std::vector<std::string>> connect_to;
     std::optional<bool> verify_ssl;
     std::optional<TlsOptions> tls;
     std::optional<bool> http2;
@@ -51,10 +53,10 @@ struct Overrides {
 };
 BOOST_DESCRIBE_STRUCT(Overrides, (),
                       (headers, timeout, limits, retry, follow_redirects, max_redirects,
-                       allow_insecure_redirects, sensitive_headers, verify_ssl, tls, http2,
-                       max_response_bytes, raise_for_status, base_url, http2_prior_knowledge,
-                       http2_settings, max_header_bytes, max_header_count, decode_content,
-                       max_decoded_bytes, user_agent, circuit_breaker, hooks))
+                       allow_insecure_redirects, sensitive_headers, resolve, connect_to, verify_ssl,
+                       tls, http2, max_response_bytes, raise_for_status, base_url,
+                       http2_prior_knowledge, http2_settings, max_header_bytes, max_header_count,
+                       decode_content, max_decoded_bytes, user_agent, circuit_breaker, hooks))
 
 namespace detail {
 /// `options` with `overrides` applied, field by field from their one description.

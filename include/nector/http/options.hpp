@@ -146,6 +146,17 @@ struct Options {
     /// port): the headers that carry credentials of the caller's own, such as "X-Api-Key".
     /// Case-insensitive. Default: none.
     std::vector<std::string> sensitive_headers;
+    /// Addresses for host names, as curl's --resolve: "HOST:PORT:ADDRESS[,ADDRESS...]"
+    /// (IPv6 in brackets). A connection to HOST:PORT goes to these addresses, tried in
+    /// order, without a name lookup; the URL's host stays the Host header, the TLS server
+    /// name and the name the certificate must carry. Default: none.
+    std::vector<std::string> resolve;
+    /// Connections made elsewhere, as curl's --connect-to: "HOST:PORT:CONNECT-HOST:CONNECT-PORT"
+    /// (an empty HOST or PORT matches any; an empty CONNECT-HOST or CONNECT-PORT keeps the
+    /// URL's). The first entry that matches applies, then `resolve`; the URL's host stays the
+    /// Host header, the TLS server name and the certificate's name, and the pool keeps the
+    /// connections under the URL's origin. Default: none.
+    std::vector<std::string> connect_to;
     /// Verify the server's certificate and host name. Default true.
     bool verify_ssl = true;
     TlsOptions tls{};
@@ -197,9 +208,9 @@ struct Options {
 // overrides and the tests that cover each field walk this list.
 BOOST_DESCRIBE_STRUCT(Options, (),
                       (base_url, headers, timeout, limits, follow_redirects, max_redirects,
-                       allow_insecure_redirects, sensitive_headers, verify_ssl, tls, http2,
-                       http2_prior_knowledge, http2_settings, max_response_bytes, max_header_bytes,
-                       max_header_count, decode_content, max_decoded_bytes, user_agent,
-                       raise_for_status, retry, circuit_breaker, hooks, clock, random))
+                       allow_insecure_redirects, sensitive_headers, resolve, connect_to, verify_ssl,
+                       tls, http2, http2_prior_knowledge, http2_settings, max_response_bytes,
+                       max_header_bytes, max_header_count, decode_content, max_decoded_bytes,
+                       user_agent, raise_for_status, retry, circuit_breaker, hooks, clock, random))
 
 } // namespace nector::http

@@ -46,6 +46,9 @@ bool is_localhost(std::string_view host) {
 
 NetworkDialer::NetworkDialer(const Options& options, const WireLimits& limits)
     : options_(options), limits_(limits) {
+    // (validate() has parsed every entry already.)
+    for (const auto& entry : options_.resolve) resolve_.push_back(parse_resolve(entry));
+    for (const auto& entry : options_.connect_to) connect_to_.push_back(parse_connect_to(entry));
     const TlsOptions& t = options_.tls;
     if (!t.ca_file.empty() || !t.ca_pem.empty() || !t.cert_file.empty() || !t.key_file.empty() ||
         !t.cert_pem.empty() || !t.key_pem.empty()) {
@@ -73,28 +76,34 @@ asio::awaitable<std::shared_ptr<Connection>> NetworkDialer::dial(const Origin& o
                                                                  std::string_view context) {
     auto ex = co_await asio::this_coro::executor;
     const auto started = SteadyClock::now();
-    const std::string where = origin.host + ":" + std::to_string(origin.port);
+    // Where the connection goes (connect_to), and its addresses (resolve, else DNS).
+    const Destination to = destination(connect_to_, origin.host, origin.port);
+    std::string where = to.host + ":" + std::to_string(to.port);
+    if (to.host != origin.host || to.port != origin.port) {
+        where += " (for " + origin.host + ":" + std::to_string(origin.port) + ")";
+    }
     std::vector<tcp::endpoint> endpoints;
     boost::system::error_code parse_error;
-    const auto address = asio::ip::make_address(origin.host, parse_error);
-    if (!parse_error) {
-        endpoints.emplace_back(address, origin.port);
-    } else if (is_localhost(origin.host)) {
+    const auto address = asio::ip::make_address(to.host, parse_error);
+    if (const ResolveEntry* entry = resolved(resolve_, to.host, to.port)) {
+        for (const auto& a : entry->addresses) endpoints.emplace_back(a, to.port);
+    } else if (!parse_error) {
+        endpoints.emplace_back(address, to.port);
+    } else if (is_localhost(to.host)) {
         // The loopback addresses, without asking DNS (RFC 6761 §6.3, as curl and browsers
         // do): a machine with no hosts entry for a name under .localhost reaches itself.
-        endpoints.emplace_back(asio::ip::address_v4::loopback(), origin.port);
-        endpoints.emplace_back(asio::ip::address_v6::loopback(), origin.port);
+        endpoints.emplace_back(asio::ip::address_v4::loopback(), to.port);
+        endpoints.emplace_back(asio::ip::address_v6::loopback(), to.port);
     } else {
         using namespace asio::experimental::awaitable_operators;
         tcp::resolver resolver(ex);
         asio::steady_timer timer(ex, options_.timeout.connect);
         fail_point_timer(timer);
-        auto result =
-            co_await (resolver.async_resolve(origin.host, std::to_string(origin.port), nothrow) ||
-                      timer.async_wait(nothrow));
+        auto result = co_await (resolver.async_resolve(to.host, std::to_string(to.port), nothrow) ||
+                                timer.async_wait(nothrow));
         if (result.index() == 1) {
             throw_error(errc::connect_timeout, std::string(context) + ": name lookup of \"" +
-                                                   origin.host +
+                                                   to.host +
                                                    "\" took longer than the connect timeout");
         }
         auto [ec, results] = std::get<0>(std::move(result));
@@ -104,8 +113,7 @@ asio::awaitable<std::shared_ptr<Connection>> NetworkDialer::dial(const Origin& o
         }
         if (ec) {
             throw_error(errc::name_resolution_failed, std::string(context) + ": name lookup of \"" +
-                                                          origin.host +
-                                                          "\" failed: " + ec.message());
+                                                          to.host + "\" failed: " + ec.message());
         }
         for (const auto& entry : results) endpoints.push_back(entry.endpoint());
     }

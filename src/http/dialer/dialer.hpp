@@ -7,6 +7,7 @@
 #pragma once
 
 #include "http/message/url.hpp"
+#include "http/options/addressing.hpp"
 #include "http/wire/connection.hpp"
 #include "nector/http/options.hpp"
 #include "nector/http/response.hpp"
@@ -16,6 +17,7 @@
 
 #include <memory>
 #include <string_view>
+#include <vector>
 
 namespace nector::http::detail {
 
@@ -40,8 +42,9 @@ public:
     virtual std::size_t connections_opened() const noexcept = 0;
 };
 
-/// The dialer of a transport: DNS through Asio's resolver (literal addresses skip it), each
-/// resolved address tried in turn within Timeout::connect, then TLS for https://.
+/// The dialer of a transport: Options::connect_to and Options::resolve first, then DNS
+/// through Asio's resolver (literal addresses and localhost skip it), each address tried in
+/// turn within Timeout::connect, then TLS for https:// with the URL's host as the server name.
 class NetworkDialer final : public Dialer {
 public:
     /// `options` and `limits` (what the wire keeps of them) must outlive the dialer (the
@@ -63,6 +66,8 @@ private:
 
     const Options& options_;
     const WireLimits& limits_;
+    std::vector<ResolveEntry> resolve_;
+    std::vector<ConnectToEntry> connect_to_;
     std::shared_ptr<boost::asio::ssl::context> tls_;
     bool system_store_loaded_ = false;
     std::size_t opened_ = 0;

@@ -156,12 +156,12 @@ void read_value(const std::string& key, const json::value& v, std::vector<int>& 
     }
 }
 
-// Header names (sensitive_headers).
+// Lists of strings (sensitive_headers, resolve, connect_to); validate() checks each.
 void read_value(const std::string& key, const json::value& v, std::vector<std::string>& out) {
-    if (!v.is_array()) bad(key, "must be an array of header names");
+    if (!v.is_array()) bad(key, "must be an array of strings");
     out.clear();
     for (const auto& s : v.get_array()) {
-        if (!s.is_string()) bad(key, "must hold header names (strings)");
+        if (!s.is_string()) bad(key, "must hold strings");
         out.emplace_back(s.get_string());
     }
 }

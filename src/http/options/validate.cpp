@@ -2,9 +2,11 @@
 
 #include "http/message/body.hpp"
 #include "http/message/url.hpp"
+#include "http/options/addressing.hpp"
 #include "nector/transport/errors.hpp"
 
 #include <array>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -64,6 +66,19 @@ void validate(const Options& o) {
             bad_option(std::string("headers: ") + e.what());
         }
     }
+    const auto check_entries = [](const std::vector<std::string>& entries, const char* field,
+                                  auto parse, const char* form) {
+        for (const auto& entry : entries) {
+            try {
+                (void)parse(entry);
+            } catch (const std::invalid_argument& e) {
+                bad_option(std::string(field) + ": " + e.what() + " (expected " + form + ")");
+            }
+        }
+    };
+    check_entries(o.resolve, "resolve", parse_resolve, "HOST:PORT:ADDRESS[,ADDRESS...]");
+    check_entries(o.connect_to, "connect_to", parse_connect_to,
+                  "HOST:PORT:CONNECT-HOST:CONNECT-PORT");
     for (const auto& name : o.sensitive_headers) {
         try {
             validate_header(name, "");
