@@ -92,6 +92,46 @@ TEST(Addressing, OverTlsTheCertificateIsCheckedAgainstTheUrlsHost) {
     EXPECT_EQ(e->code(), errc::tls_hostname_mismatch) << e->what();
 }
 
+TEST(Addressing, ConnectionsComeFromTheLocalAddress) {
+    // The server answers with the address it sees the client at; all of 127/8 is loopback.
+    TestServer server([](TestConnection& c) -> asio::awaitable<void> {
+        for (;;) {
+            auto request = co_await c.read_request();
+            if (!request) co_return;
+            const std::string answer = http_response(200, c.peer_address());
+            co_await c.write(answer);
+        }
+    });
+    Options o;
+    EXPECT_EQ(fetch(server.url("/"), o).body, "127.0.0.1");
+    o.local_address = "127.0.0.2";
+    EXPECT_EQ(fetch(server.url("/"), o).body, "127.0.0.2");
+    // Through connect_to and resolve too.
+    o.local_address = "127.0.0.3";
+    o.resolve = {"api.test:" + port_of(server) + ":127.0.0.1"};
+    EXPECT_EQ(fetch("http://api.test:" + port_of(server) + "/", o).body, "127.0.0.3");
+}
+
+TEST(Addressing, ALocalAddressOfAnotherFamilyConnectsNowhere) {
+    TestServer server(TestServer::respond(ok));
+    Options o;
+    o.local_address = "::1";
+    o.retry.max_retries = 0;
+    const auto e = fetch_error<ConnectionError>(server.url("/"), o);
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->code(), errc::connection_failed);
+    EXPECT_TRUE(contains(e->what(), "no address of the IPv6 family of the local address ::1"))
+        << e->what();
+    EXPECT_EQ(server.connections(), 0u);
+    o.local_address = "not-an-address";
+    try {
+        HTTPTransport<> t(o);
+        ADD_FAILURE() << "an invalid local address was accepted";
+    } catch (const ConfigurationError& x) {
+        EXPECT_TRUE(contains(x.what(), "local_address: \"not-an-address\"")) << x.what();
+    }
+}
+
 TEST(Addressing, AnEntryThatCannotBeReadIsAConfigurationError) {
     const std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> bad{
         {{"api.test:80"}, {}},                // no address

@@ -44,6 +44,7 @@ std::string string_value(const std::string& key) {
     const std::map<std::string, std::string> values{
         {"base_url", "http://other.test:8080/v2"},
         {"user_agent", "agent/2"},
+        {"local_address", "127.0.0.1"},
         {"tls.ca_file", certs.ca_cert.string()},
         {"tls.ca_pem", certs.ca_pem},
         {"tls.cert_file", certs.client_cert.string()},

@@ -186,6 +186,12 @@ void TestConnection::reset() {
     stream_.next_layer().close(ignored);
 }
 
+std::string TestConnection::peer_address() const {
+    boost::system::error_code ec;
+    const auto endpoint = stream_.lowest_layer().remote_endpoint(ec);
+    return ec ? std::string() : endpoint.address().to_string();
+}
+
 void TestConnection::cut() {
     if (closed_) return;
     closed_ = true;

@@ -88,6 +88,9 @@ public:
     /// This connection's number in accept order, 0-based.
     int index() const { return static_cast<int>(index_); }
 
+    /// The client's address, as the server sees it ("127.0.0.1"); empty once closed.
+    std::string peer_address() const;
+
 private:
     friend class TestServer;
 

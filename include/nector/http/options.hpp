@@ -157,6 +157,10 @@ struct Options {
     /// Host header, the TLS server name and the certificate's name, and the pool keeps the
     /// connections under the URL's origin. Default: none.
     std::vector<std::string> connect_to;
+    /// The local IP address connections are made from (curl's --interface with an
+    /// address), e.g. "10.0.0.5" or "::1"; only addresses of its family are connected to.
+    /// Default: empty, the system's choice.
+    std::string local_address;
     /// Verify the server's certificate and host name. Default true.
     bool verify_ssl = true;
     TlsOptions tls{};
@@ -208,9 +212,10 @@ struct Options {
 // overrides and the tests that cover each field walk this list.
 BOOST_DESCRIBE_STRUCT(Options, (),
                       (base_url, headers, timeout, limits, follow_redirects, max_redirects,
-                       allow_insecure_redirects, sensitive_headers, resolve, connect_to, verify_ssl,
-                       tls, http2, http2_prior_knowledge, http2_settings, max_response_bytes,
-                       max_header_bytes, max_header_count, decode_content, max_decoded_bytes,
-                       user_agent, raise_for_status, retry, circuit_breaker, hooks, clock, random))
+                       allow_insecure_redirects, sensitive_headers, resolve, connect_to,
+                       local_address, verify_ssl, tls, http2, http2_prior_knowledge, http2_settings,
+                       max_response_bytes, max_header_bytes, max_header_count, decode_content,
+                       max_decoded_bytes, user_agent, raise_for_status, retry, circuit_breaker,
+                       hooks, clock, random))
 
 } // namespace nector::http

@@ -49,6 +49,7 @@ NetworkDialer::NetworkDialer(const Options& options, const WireLimits& limits)
     // (validate() has parsed every entry already.)
     for (const auto& entry : options_.resolve) resolve_.push_back(parse_resolve(entry));
     for (const auto& entry : options_.connect_to) connect_to_.push_back(parse_connect_to(entry));
+    if (!options_.local_address.empty()) local_ = asio::ip::make_address(options_.local_address);
     const TlsOptions& t = options_.tls;
     if (!t.ca_file.empty() || !t.ca_pem.empty() || !t.cert_file.empty() || !t.key_file.empty() ||
         !t.cert_pem.empty() || !t.key_pem.empty()) {
@@ -122,7 +123,23 @@ asio::awaitable<std::shared_ptr<Connection>> NetworkDialer::dial(const Origin& o
     const auto connect_started = SteadyClock::now();
     beast::tcp_stream stream(ex);
     boost::system::error_code last;
+    std::size_t tried = 0; // with a local address: endpoints of its family
     for (const auto& endpoint : endpoints) {
+        if (local_) {
+            if (local_->is_v4() != endpoint.address().is_v4()) continue; // another family
+            // Opened and bound here; the connect then uses the open socket.
+            boost::system::error_code bind_error;
+            stream.socket().open(endpoint.protocol(), bind_error);
+            if (!bind_error) stream.socket().bind(tcp::endpoint(*local_, 0), bind_error);
+            if (bind_error) {
+                stream.close();
+                throw_error(errc::connection_failed, std::string(context) + ": connecting to " +
+                                                         where + ": cannot use the local address " +
+                                                         local_->to_string() + ": " +
+                                                         bind_error.message());
+            }
+            ++tried;
+        }
         stream.expires_after(options_.timeout.connect);
         auto [ec] = co_await stream.async_connect(endpoint, nothrow);
         fail_point(ec);
@@ -133,6 +150,12 @@ asio::awaitable<std::shared_ptr<Connection>> NetworkDialer::dial(const Origin& o
         last = ec;
         stream.close();
         if (ec == asio::error::operation_aborted) break;
+    }
+    if (local_ && tried == 0) {
+        throw_error(errc::connection_failed,
+                    std::string(context) + ": connecting to " + where + ": no address of the " +
+                        (local_->is_v4() ? "IPv4" : "IPv6") + " family of the local address " +
+                        local_->to_string());
     }
     if (last) {
         const std::string detail = std::string(context) + ": connecting to " + where;

@@ -16,6 +16,7 @@
 #include <boost/asio/ssl/context.hpp>
 
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -68,6 +69,7 @@ private:
     const WireLimits& limits_;
     std::vector<ResolveEntry> resolve_;
     std::vector<ConnectToEntry> connect_to_;
+    std::optional<boost::asio::ip::address> local_; ///< Options::local_address
     std::shared_ptr<boost::asio::ssl::context> tls_;
     bool system_store_loaded_ = false;
     std::size_t opened_ = 0;

@@ -5,6 +5,8 @@
 #include "http/options/addressing.hpp"
 #include "nector/transport/errors.hpp"
 
+#include <boost/asio/ip/address.hpp>
+
 #include <array>
 #include <stdexcept>
 #include <string>
@@ -76,6 +78,14 @@ void validate(const Options& o) {
             }
         }
     };
+    if (!o.local_address.empty()) {
+        boost::system::error_code ec;
+        (void)boost::asio::ip::make_address(o.local_address, ec);
+        if (ec) {
+            bad_option("local_address: \"" + printable(o.local_address) +
+                       "\" is not an IP address");
+        }
+    }
     check_entries(o.resolve, "resolve", parse_resolve, "HOST:PORT:ADDRESS[,ADDRESS...]");
     check_entries(o.connect_to, "connect_to", parse_connect_to,
                   "HOST:PORT:CONNECT-HOST:CONNECT-PORT");
