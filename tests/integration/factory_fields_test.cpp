@@ -246,7 +246,7 @@ TEST(Factory, EveryOverridesFieldTakesEffectOrIsRefused) {
                 }
             });
             if constexpr (std::is_same_v<Field, std::string>) {
-                value = std::string(o.name) == "base_url" ? "http://other.test/v2" : "agent/2";
+                value = string_value(o.name);
             }
             if constexpr (std::is_same_v<Field, http::TlsOptions>) {
                 value.ca_file = certificates().ca_cert.string(); // its strings are files
