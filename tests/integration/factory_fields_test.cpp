@@ -210,6 +210,21 @@ T changed(const T& value) {
     }
 }
 
+TEST(Factory, EveryOptionsFieldCanBeOverridden) {
+    // All but the injected clock and randomness, which the shared breakers and budgets use.
+    std::vector<std::string> missing;
+    boost::mp11::mp_for_each<members<http::Options>>([&](auto d) {
+        const std::string_view name = d.name;
+        if (name == "clock" || name == "random") return;
+        bool found = false;
+        boost::mp11::mp_for_each<members<http::Overrides>>(
+            [&](auto o) { found = found || name == o.name; });
+        if (!found) missing.emplace_back(name);
+    });
+    EXPECT_TRUE(missing.empty()) << "Options fields with no override: "
+                                 << testing::PrintToString(missing);
+}
+
 TEST(Factory, EveryOverridesFieldTakesEffectOrIsRefused) {
     http::HTTPTransportFactory<> factory(std::string("http://127.0.0.1:1/api"));
     const http::Options& defaults = factory.defaults();
