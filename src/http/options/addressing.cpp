@@ -1,21 +1,13 @@
 #include "http/options/addressing.hpp"
 
 #include "http/message/body.hpp"
+#include "nector/transport/headers.hpp"
 
-#include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <stdexcept>
 
 namespace nector::http::detail {
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 [[noreturn]] void refuse(std::string_view entry, const std::string& why) {
     throw std::invalid_argument("\"" + printable(entry) + "\": " + why);
@@ -70,7 +62,7 @@ std::string host_of(std::string_view text, std::string_view entry) {
             refuse(entry, "the host \"" + printable(text) + "\" is not a host name or address");
         }
     }
-    return lower(text);
+    return std::string(text);
 }
 
 } // namespace
@@ -112,9 +104,8 @@ ConnectToEntry parse_connect_to(std::string_view entry) {
 
 Destination destination(const std::vector<ConnectToEntry>& connect_to, std::string_view host,
                         std::uint16_t port) {
-    const std::string name = lower(host);
     for (const auto& e : connect_to) {
-        if ((e.host.empty() || e.host == name) && (e.port == 0 || e.port == port)) {
+        if ((e.host.empty() || iequals(e.host, host)) && (e.port == 0 || e.port == port)) {
             return {e.connect_host.empty() ? std::string(host) : e.connect_host,
                     e.connect_port == 0 ? port : e.connect_port};
         }
@@ -124,9 +115,8 @@ Destination destination(const std::vector<ConnectToEntry>& connect_to, std::stri
 
 const ResolveEntry* resolved(const std::vector<ResolveEntry>& resolve, std::string_view host,
                              std::uint16_t port) {
-    const std::string name = lower(host);
     for (const auto& e : resolve) {
-        if (e.host == name && e.port == port) return &e;
+        if (iequals(e.host, host) && e.port == port) return &e;
     }
     return nullptr;
 }

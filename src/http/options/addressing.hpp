@@ -17,7 +17,7 @@ namespace nector::http::detail {
 /// "HOST:PORT:ADDRESS[,ADDRESS...]": connections to HOST:PORT go to these addresses, in
 /// order, without a name lookup. IPv6 addresses in brackets.
 struct ResolveEntry {
-    std::string host; ///< lower case
+    std::string host; ///< compared case-insensitively
     std::uint16_t port = 0;
     std::vector<boost::asio::ip::address> addresses;
 };
@@ -27,7 +27,7 @@ struct ResolveEntry {
 /// CONNECT-HOST or CONNECT-PORT keeps the URL's. The URL's host stays the request's Host,
 /// the TLS server name and the name the certificate is checked against.
 struct ConnectToEntry {
-    std::string host;               ///< lower case; empty: any
+    std::string host;               ///< compared case-insensitively; empty: any
     std::uint16_t port = 0;         ///< 0: any
     std::string connect_host;       ///< empty: the URL's host; IPv6 without brackets
     std::uint16_t connect_port = 0; ///< 0: the URL's port
