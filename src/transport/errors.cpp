@@ -81,6 +81,8 @@ constexpr std::array code_table{
              condition::server},
     CodeInfo{errc::insecure_redirect, "insecure_redirect", "redirect from https to http refused",
              condition::client},
+    CodeInfo{errc::proxy_failed, "proxy_failed", "the proxy refused the connection",
+             condition::network},
 };
 
 constexpr bool table_in_enum_order() {
@@ -194,6 +196,8 @@ std::exception_ptr make_exception(std::error_code ec, const std::string& what) {
                 return std::make_exception_ptr(ConnectionError(ec, what));
             case errc::connection_refused:
                 return std::make_exception_ptr(ConnectionRefusedError(ec, what));
+            case errc::proxy_failed:
+                return std::make_exception_ptr(ProxyError(ec, what));
             case errc::connect_timeout:
             case errc::read_timeout:
             case errc::write_timeout:

@@ -96,6 +96,33 @@ BOOST_DESCRIBE_STRUCT(Http2Settings, (),
                       (stream_window, connection_window, max_concurrent_streams, ping_interval,
                        ping_timeout))
 
+/// Proxies (docs/proxies-and-addressing.md). A proxy is a URL: "http://[USER:PASS@]HOST[:PORT]"
+/// (an HTTP proxy: http:// requests are sent to it in absolute form, https:// ones through a
+/// CONNECT tunnel; USER:PASS, percent-decoded, go as Proxy-Authorization: Basic),
+/// "socks5://HOST[:PORT]" (SOCKS5, names resolved here) or "socks5h://HOST[:PORT]" (names
+/// resolved by the proxy). Without a scheme, http://; without a port, 80 for http://, 1080
+/// for SOCKS.
+struct ProxyOptions {
+    /// The proxy of http:// URLs. Default: none.
+    std::string http;
+    /// The proxy of https:// URLs. Default: none.
+    std::string https;
+    /// The proxy of both, where the scheme's own field is empty. Default: none.
+    std::string all;
+    /// Hosts reached directly, as curl's and httpx's NO_PROXY: a comma-separated list of
+    /// names (each matching itself and the names under it; a leading dot is allowed),
+    /// IP addresses, CIDR ranges ("10.0.0.0/8", "fd00::/8") and "*" (every host).
+    /// Default: none.
+    std::string no_proxy;
+    /// Read the proxy environment variables, as curl and httpx do: http_proxy (never
+    /// HTTP_PROXY in a CGI program, where it comes from a request's Proxy header),
+    /// HTTPS_PROXY, ALL_PROXY and NO_PROXY, lower-case spelling first. Fields set here win:
+    /// when http, https or all is set, no *_PROXY variable is read; NO_PROXY is read when
+    /// no_proxy is empty. Read once, when the transport is made. Default true.
+    bool trust_env = true;
+};
+BOOST_DESCRIBE_STRUCT(ProxyOptions, (), (http, https, all, no_proxy, trust_env))
+
 struct HttpMessage;
 struct Response;
 
@@ -161,6 +188,8 @@ struct Options {
     /// address), e.g. "10.0.0.5" or "::1"; only addresses of its family are connected to.
     /// Default: empty, the system's choice.
     std::string local_address;
+    /// Proxies, and whether the environment's proxy variables are read (on by default).
+    ProxyOptions proxy{};
     /// Verify the server's certificate and host name. Default true.
     bool verify_ssl = true;
     TlsOptions tls{};
@@ -213,9 +242,9 @@ struct Options {
 BOOST_DESCRIBE_STRUCT(Options, (),
                       (base_url, headers, timeout, limits, follow_redirects, max_redirects,
                        allow_insecure_redirects, sensitive_headers, resolve, connect_to,
-                       local_address, verify_ssl, tls, http2, http2_prior_knowledge, http2_settings,
-                       max_response_bytes, max_header_bytes, max_header_count, decode_content,
-                       max_decoded_bytes, user_agent, raise_for_status, retry, circuit_breaker,
-                       hooks, clock, random))
+                       local_address, proxy, verify_ssl, tls, http2, http2_prior_knowledge,
+                       http2_settings, max_response_bytes, max_header_bytes, max_header_count,
+                       decode_content, max_decoded_bytes, user_agent, raise_for_status, retry,
+                       circuit_breaker, hooks, clock, random))
 
 } // namespace nector::http

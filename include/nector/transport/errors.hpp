@@ -70,6 +70,8 @@ enum class errc {
     stream_reset,   ///< the server reset the stream (RST_STREAM) after taking the request
     // Redirects
     insecure_redirect, ///< a redirect from https to http (Options::allow_insecure_redirects)
+    // Proxies (condition: network)
+    proxy_failed, ///< a proxy refused the tunnel (a CONNECT status other than 2xx, a SOCKS error)
 };
 
 /// Coarse groups of error codes.
@@ -145,6 +147,16 @@ public:
     using ConnectionError::ConnectionError;
     explicit TLSError(const std::string& what)
         : ConnectionError(errc::tls_handshake_failed, what) {}
+};
+
+/// A proxy would not carry the connection: it answered CONNECT with a status other than
+/// 2xx (407 when its credentials are missing or wrong), or its SOCKS reply was a failure.
+/// The message names the proxy (without credentials), the destination and the answer.
+/// Failing to reach the proxy at all is a ConnectionError naming the proxy.
+class ProxyError : public ConnectionError {
+public:
+    using ConnectionError::ConnectionError;
+    explicit ProxyError(const std::string& what) : ConnectionError(errc::proxy_failed, what) {}
 };
 
 /// A message could not be converted to or from bytes.

@@ -1,6 +1,7 @@
 #include "http/dialer/dialer.hpp"
 
 #include "http/dialer/tls.hpp"
+#include "http/dialer/tunnel.hpp"
 #include "http/errors/bridge.hpp"
 #include "http/errors/fail_point.hpp"
 #include "http/wire/http1.hpp"
@@ -50,6 +51,7 @@ NetworkDialer::NetworkDialer(const Options& options, const WireLimits& limits)
     for (const auto& entry : options_.resolve) resolve_.push_back(parse_resolve(entry));
     for (const auto& entry : options_.connect_to) connect_to_.push_back(parse_connect_to(entry));
     if (!options_.local_address.empty()) local_ = asio::ip::make_address(options_.local_address);
+    proxies_ = proxies_of(options_.proxy, process_environment());
     const TlsOptions& t = options_.tls;
     if (!t.ca_file.empty() || !t.ca_pem.empty() || !t.cert_file.empty() || !t.key_file.empty() ||
         !t.cert_pem.empty() || !t.key_pem.empty()) {
@@ -72,39 +74,31 @@ asio::ssl::context& NetworkDialer::tls_context() {
     return *tls_;
 }
 
-asio::awaitable<std::shared_ptr<Connection>> NetworkDialer::dial(const Origin& origin,
-                                                                 Timings& timings,
-                                                                 std::string_view context) {
-    auto ex = co_await asio::this_coro::executor;
-    const auto started = SteadyClock::now();
-    // Where the connection goes (connect_to), and its addresses (resolve, else DNS).
-    const Destination to = destination(connect_to_, origin.host, origin.port);
-    std::string where = to.host + ":" + std::to_string(to.port);
-    if (to.host != origin.host || to.port != origin.port) {
-        where += " (for " + origin.host + ":" + std::to_string(origin.port) + ")";
-    }
+asio::awaitable<std::vector<tcp::endpoint>> NetworkDialer::addresses(const std::string& host,
+                                                                     std::uint16_t port,
+                                                                     std::string_view context) {
     std::vector<tcp::endpoint> endpoints;
     boost::system::error_code parse_error;
-    const auto address = asio::ip::make_address(to.host, parse_error);
-    if (const ResolveEntry* entry = resolved(resolve_, to.host, to.port)) {
-        for (const auto& a : entry->addresses) endpoints.emplace_back(a, to.port);
+    const auto address = asio::ip::make_address(host, parse_error);
+    if (const ResolveEntry* entry = resolved(resolve_, host, port)) {
+        for (const auto& a : entry->addresses) endpoints.emplace_back(a, port);
     } else if (!parse_error) {
-        endpoints.emplace_back(address, to.port);
-    } else if (is_localhost(to.host)) {
+        endpoints.emplace_back(address, port);
+    } else if (is_localhost(host)) {
         // The loopback addresses, without asking DNS (RFC 6761 §6.3, as curl and browsers
         // do): a machine with no hosts entry for a name under .localhost reaches itself.
-        endpoints.emplace_back(asio::ip::address_v4::loopback(), to.port);
-        endpoints.emplace_back(asio::ip::address_v6::loopback(), to.port);
+        endpoints.emplace_back(asio::ip::address_v4::loopback(), port);
+        endpoints.emplace_back(asio::ip::address_v6::loopback(), port);
     } else {
         using namespace asio::experimental::awaitable_operators;
+        auto ex = co_await asio::this_coro::executor;
         tcp::resolver resolver(ex);
         asio::steady_timer timer(ex, options_.timeout.connect);
         fail_point_timer(timer);
-        auto result = co_await (resolver.async_resolve(to.host, std::to_string(to.port), nothrow) ||
+        auto result = co_await (resolver.async_resolve(host, std::to_string(port), nothrow) ||
                                 timer.async_wait(nothrow));
         if (result.index() == 1) {
-            throw_error(errc::connect_timeout, std::string(context) + ": name lookup of \"" +
-                                                   to.host +
+            throw_error(errc::connect_timeout, std::string(context) + ": name lookup of \"" + host +
                                                    "\" took longer than the connect timeout");
         }
         auto [ec, results] = std::get<0>(std::move(result));
@@ -114,14 +108,17 @@ asio::awaitable<std::shared_ptr<Connection>> NetworkDialer::dial(const Origin& o
         }
         if (ec) {
             throw_error(errc::name_resolution_failed, std::string(context) + ": name lookup of \"" +
-                                                          to.host + "\" failed: " + ec.message());
+                                                          host + "\" failed: " + ec.message());
         }
-        for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+        for (const auto& found : results) endpoints.push_back(found.endpoint());
     }
-    timings.dns = SteadyClock::now() - started;
+    co_return endpoints;
+}
 
-    const auto connect_started = SteadyClock::now();
-    beast::tcp_stream stream(ex);
+asio::awaitable<beast::tcp_stream> NetworkDialer::connect(
+    const std::vector<tcp::endpoint>& endpoints, const std::string& where,
+    std::string_view context) {
+    beast::tcp_stream stream(co_await asio::this_coro::executor);
     boost::system::error_code last;
     std::size_t tried = 0; // with a local address: endpoints of its family
     for (const auto& endpoint : endpoints) {
@@ -172,8 +169,53 @@ asio::awaitable<std::shared_ptr<Connection>> NetworkDialer::dial(const Origin& o
     }
     stream.expires_never();
     stream.socket().set_option(tcp::no_delay(true));
-    timings.connect = SteadyClock::now() - connect_started;
     ++opened_;
+    co_return stream;
+}
+
+asio::awaitable<std::shared_ptr<Connection>> NetworkDialer::dial(const Origin& origin,
+                                                                 Timings& timings,
+                                                                 std::string_view context) {
+    const auto started = SteadyClock::now();
+    // Where the connection goes (connect_to), and its addresses (resolve, else DNS); through
+    // a proxy, the proxy's addresses, and the destination is the tunnel's.
+    const Destination to = destination(connect_to_, origin.host, origin.port);
+    const ProxyUrl* proxy = proxies_.route(origin);
+    std::string where;
+    std::vector<tcp::endpoint> endpoints;
+    if (proxy) {
+        where = "proxy " + proxy->display;
+        endpoints = co_await addresses(proxy->host, proxy->port, context);
+    } else {
+        where = to.host + ":" + std::to_string(to.port);
+        if (to.host != origin.host || to.port != origin.port) {
+            where += " (for " + origin.host + ":" + std::to_string(origin.port) + ")";
+        }
+        endpoints = co_await addresses(to.host, to.port, context);
+    }
+    timings.dns = SteadyClock::now() - started;
+
+    const auto connect_started = SteadyClock::now();
+    beast::tcp_stream stream = co_await connect(endpoints, where, context);
+    if (proxy && proxy->kind == ProxyUrl::Kind::http) {
+        // http:// requests go to the proxy itself in absolute form; everything else (TLS,
+        // HTTP/2 by prior knowledge) through a CONNECT tunnel.
+        if (!origin.tls && !options_.http2_prior_knowledge) {
+            timings.connect = SteadyClock::now() - connect_started;
+            co_return make_http1_connection(std::move(stream), ProxyForward{proxy->authorization});
+        }
+        co_await http_tunnel(stream, *proxy, to.host, to.port, options_.timeout.connect,
+                             limits_.max_header_bytes, context);
+    } else if (proxy) {
+        std::string host = to.host;
+        if (proxy->kind == ProxyUrl::Kind::socks5) { // resolved here: the first address
+            const std::vector<tcp::endpoint> resolved =
+                co_await addresses(to.host, to.port, context);
+            host = resolved.front().address().to_string();
+        }
+        co_await socks5_tunnel(stream, *proxy, host, to.port, options_.timeout.connect, context);
+    }
+    timings.connect = SteadyClock::now() - connect_started;
 
     if (!origin.tls) {
         if (options_.http2_prior_knowledge) {

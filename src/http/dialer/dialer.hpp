@@ -8,12 +8,15 @@
 
 #include "http/message/url.hpp"
 #include "http/options/addressing.hpp"
+#include "http/options/proxy.hpp"
 #include "http/wire/connection.hpp"
 #include "nector/http/options.hpp"
 #include "nector/http/response.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 
 #include <memory>
 #include <optional>
@@ -46,6 +49,9 @@ public:
 /// The dialer of a transport: Options::connect_to and Options::resolve first, then DNS
 /// through Asio's resolver (literal addresses and localhost skip it), each address tried in
 /// turn within Timeout::connect, then TLS for https:// with the URL's host as the server name.
+/// Through a proxy (Options::proxy and the environment, read when the dialer is made), the
+/// proxy is connected to instead, and a tunnel to the destination asked of it (CONNECT or
+/// SOCKS5), except for http:// requests to an HTTP proxy, sent to it in absolute form.
 class NetworkDialer final : public Dialer {
 public:
     /// `options` and `limits` (what the wire keeps of them) must outlive the dialer (the
@@ -64,12 +70,22 @@ private:
     /// The TLS context, with the system CA store loaded on first use when verification
     /// needs it.
     boost::asio::ssl::context& tls_context();
+    /// The addresses of host:port: a resolve entry, a literal address, localhost, or DNS
+    /// within the connect timeout.
+    boost::asio::awaitable<std::vector<boost::asio::ip::tcp::endpoint>> addresses(
+        const std::string& host, std::uint16_t port, std::string_view context);
+    /// A TCP connection to the first of `endpoints` that answers (`where` names them in
+    /// errors), from the local address if one is set.
+    boost::asio::awaitable<boost::beast::tcp_stream> connect(
+        const std::vector<boost::asio::ip::tcp::endpoint>& endpoints, const std::string& where,
+        std::string_view context);
 
     const Options& options_;
     const WireLimits& limits_;
     std::vector<ResolveEntry> resolve_;
     std::vector<ConnectToEntry> connect_to_;
     std::optional<boost::asio::ip::address> local_; ///< Options::local_address
+    Proxies proxies_;
     std::shared_ptr<boost::asio::ssl::context> tls_;
     bool system_store_loaded_ = false;
     std::size_t opened_ = 0;

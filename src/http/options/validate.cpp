@@ -3,6 +3,7 @@
 #include "http/message/body.hpp"
 #include "http/message/url.hpp"
 #include "http/options/addressing.hpp"
+#include "http/options/proxy.hpp"
 #include "nector/transport/errors.hpp"
 
 #include <boost/asio/ip/address.hpp>
@@ -89,6 +90,8 @@ void validate(const Options& o) {
     check_entries(o.resolve, "resolve", parse_resolve, "HOST:PORT:ADDRESS[,ADDRESS...]");
     check_entries(o.connect_to, "connect_to", parse_connect_to,
                   "HOST:PORT:CONNECT-HOST:CONNECT-PORT");
+    // The proxy fields as set (the environment is read when the transport's dialer is made).
+    (void)proxies_of(o.proxy, [](const char*) -> const char* { return nullptr; });
     for (const auto& name : o.sensitive_headers) {
         try {
             validate_header(name, "");

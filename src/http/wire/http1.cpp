@@ -69,9 +69,11 @@ inline ReaderLimits reader_limits(const WireLimits& limits, bool buffered) noexc
 
 /// Appends an HTTP/1.1 request head to `out`: request line, Host (unless a Host header is
 /// given), the headers (already validated), Content-Length when `content_length` is set,
-/// and the blank line.
+/// and the blank line. Through a proxy (`forward`), the target in absolute form and the
+/// proxy's credentials (unless the headers hold a Proxy-Authorization).
 void write_head(std::string& out, std::string_view method, const Target& target,
-                const Headers& headers, std::optional<std::uint64_t> content_length, bool chunked);
+                const Headers& headers, std::optional<std::uint64_t> content_length, bool chunked,
+                const ProxyForward* forward = nullptr);
 
 /// Beast's rule for a request's Content-Length: set for a non-empty body, and for an empty
 /// one on the methods that expect a body (POST, PUT, OPTIONS).
@@ -85,6 +87,8 @@ public:
     explicit Http1Connection(Args&&... args) : stream_(std::forward<Args>(args)...) {}
 
     Stream& stream() noexcept { return stream_; }
+    /// Requests go to an HTTP proxy (plain streams only).
+    void forward_to_proxy(ProxyForward forward) { forward_ = std::move(forward); }
 
     boost::asio::awaitable<void> exchange(Exchange& ex) override;
 
@@ -244,8 +248,9 @@ private:
     bool timed_out_ = false;
     static constexpr std::size_t max_read_size = std::size_t{64} * 1024;
     boost::beast::flat_buffer buffer_;
-    std::size_t read_size_ = 1024; // the next buffered read's size
-    std::string out_;              // the request head, kept for the connection's life
+    std::size_t read_size_ = 1024;        // the next buffered read's size
+    std::string out_;                     // the request head, kept for the connection's life
+    std::optional<ProxyForward> forward_; // to an HTTP proxy: absolute-form targets
     Duration read_timeout_{};
     bool open_ = true;
     bool busy_ = false;
@@ -359,7 +364,8 @@ boost::asio::awaitable<void> Http1Connection<Stream>::exchange(Exchange& ex) {
         const bool length = needs_content_length(ex.method, ex.body.size());
         out_.clear();
         write_head(out_, ex.method, *ex.target, *ex.headers,
-                   length ? std::optional<std::uint64_t>(ex.body.size()) : std::nullopt, false);
+                   length ? std::optional<std::uint64_t>(ex.body.size()) : std::nullopt, false,
+                   forward_ ? &*forward_ : nullptr);
         const bool separate = ex.body.size() > inline_body;
         if (!separate) out_.append(ex.body);
         const std::array<boost::asio::const_buffer, 2> buffers{
@@ -481,7 +487,8 @@ boost::asio::awaitable<void> Http1Connection<Stream>::send_upload(Exchange& ex) 
     const Duration write_timeout = ex.limits->timeout.write;
     const bool chunked = !ex.upload->size;
     out_.clear();
-    write_head(out_, ex.method, *ex.target, *ex.headers, ex.upload->size, chunked);
+    write_head(out_, ex.method, *ex.target, *ex.headers, ex.upload->size, chunked,
+               forward_ ? &*forward_ : nullptr);
     deadline_in(write_timeout);
     auto [head_error, head_bytes] =
         co_await asio::async_write(stream_, asio::buffer(out_), nothrow);
@@ -593,7 +600,8 @@ bool needs_content_length(std::string_view method, std::size_t body_size) noexce
 }
 
 void write_head(std::string& out, std::string_view method, const Target& target,
-                const Headers& headers, std::optional<std::uint64_t> content_length, bool chunked) {
+                const Headers& headers, std::optional<std::uint64_t> content_length, bool chunked,
+                const ProxyForward* forward) {
     // Sized first, then copied piece by piece into place: one resize instead of an append
     // (and its capacity check and call) for each of the head's dozen or more pieces.
     using namespace std::string_view_literals;
@@ -607,6 +615,13 @@ void write_head(std::string& out, std::string_view method, const Target& target,
     }
     std::size_t size = method.size() + 1 + target.target.size() + " HTTP/1.1\r\n"sv.size();
     if (host) size += "Host: "sv.size() + target.host_header.size() + crlf.size();
+    constexpr std::string_view scheme = "http://"sv; // only http:// requests are forwarded
+    const bool proxy_credentials =
+        forward && !forward->authorization.empty() && !headers.contains("Proxy-Authorization");
+    if (forward) size += scheme.size() + target.host_header.size();
+    if (proxy_credentials) {
+        size += "Proxy-Authorization: "sv.size() + forward->authorization.size() + crlf.size();
+    }
     for (const auto& [name, value] : headers) size += name.size() + 2 + value.size() + 2;
     if (chunked) size += "Transfer-Encoding: chunked\r\n"sv.size();
     if (!length.empty()) size += "Content-Length: "sv.size() + length.size() + crlf.size();
@@ -620,11 +635,20 @@ void write_head(std::string& out, std::string_view method, const Target& target,
     };
     put(method);
     put(" "sv);
+    if (forward) {
+        put(scheme);
+        put(target.host_header);
+    }
     put(target.target);
     put(" HTTP/1.1\r\n"sv);
     if (host) {
         put("Host: "sv);
         put(target.host_header);
+        put(crlf);
+    }
+    if (proxy_credentials) {
+        put("Proxy-Authorization: "sv);
+        put(forward->authorization);
         put(crlf);
     }
     for (const auto& [name, value] : headers) {
@@ -644,6 +668,12 @@ void write_head(std::string& out, std::string_view method, const Target& target,
 
 std::shared_ptr<Connection> make_http1_connection(PlainStream stream) {
     return std::make_shared<Http1Connection<PlainStream>>(std::move(stream));
+}
+
+std::shared_ptr<Connection> make_http1_connection(PlainStream stream, ProxyForward forward) {
+    auto c = std::make_shared<Http1Connection<PlainStream>>(std::move(stream));
+    c->forward_to_proxy(std::move(forward));
+    return c;
 }
 
 std::shared_ptr<Connection> make_http1_connection(TlsStream stream) {
