@@ -755,3 +755,186 @@ Httpbin& httpbin() {
 }
 
 } // namespace nector::test
+
+namespace nector::test {
+namespace {
+
+// Starts `spec` with its stdout on a pipe and reads until `ready` holds. On success `log`
+// takes the child and the pipe and "" is returned; otherwise the child is stopped and the
+// failure (with the child's output) is returned.
+std::string start_logged(ChildSpec spec, const std::function<bool(std::string_view)>& ready,
+                         ChildOutputLog& log) {
+    int ends[2];
+    if (::pipe2(ends, O_CLOEXEC) != 0) throw_errno("pipe2");
+    Fd reader(ends[0]);
+    Fd writer(ends[1]);
+    spec.stdout_fd = writer.get();
+    const pid_t pid = spawn(spec);
+    writer.reset();
+    auto output = read_until(reader.get(), ready, startup_limit);
+    if (!ready(output.text)) {
+        stop(pid);
+        return std::string(output.timed_out ? "no ready line within 30 s" : "it exited") +
+               "; its output:\n" + output.text + read_file(spec.log);
+    }
+    const int fd = ::dup(reader.get());
+    if (fd < 0) throw_errno("dup");
+    log.adopt(pid, fd, std::move(output.text));
+    return {};
+}
+
+// A port free on 127.0.0.1 a moment ago, for servers that cannot take an inherited socket.
+std::uint16_t free_port() {
+    std::uint16_t port = 0;
+    (void)listen_on_loopback(port);
+    return port;
+}
+
+} // namespace
+
+// --- ChildOutputLog ---------------------------------------------------------------------------
+
+void ChildOutputLog::adopt(pid_t pid, int fd, std::string already_read) {
+    pid_ = pid;
+    fd_ = fd;
+    ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
+    text_ = std::move(already_read);
+    reader_ = std::thread([this] {
+        for (;;) {
+            pollfd ready{fd_, POLLIN, 0};
+            if (::poll(&ready, 1, -1) < 0 && errno != EINTR) return;
+            std::lock_guard lock(mutex_);
+            char buffer[4096];
+            const ssize_t n = ::read(fd_, buffer, sizeof buffer);
+            if (n == 0) return; // the child exited
+            if (n < 0 && errno != EAGAIN && errno != EINTR) return;
+            if (n > 0) text_.append(buffer, static_cast<std::size_t>(n));
+        }
+    });
+}
+
+void ChildOutputLog::drain_locked() const {
+    char buffer[4096];
+    for (;;) {
+        const ssize_t n = ::read(fd_, buffer, sizeof buffer);
+        if (n > 0) {
+            text_.append(buffer, static_cast<std::size_t>(n));
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        return;
+    }
+}
+
+std::string ChildOutputLog::text() const {
+    std::lock_guard lock(mutex_);
+    if (fd_ >= 0) drain_locked();
+    return text_;
+}
+
+ChildOutputLog::~ChildOutputLog() {
+    // The pipe's write end closes when the child (and any child of its) exits, which ends
+    // the reader.
+    stop(pid_);
+    if (reader_.joinable()) reader_.join();
+    if (fd_ >= 0) ::close(fd_);
+}
+
+// --- Tinyproxy --------------------------------------------------------------------------------
+
+Tinyproxy::Tinyproxy(const TinyproxyOptions& options)
+    : dir_("nector-tinyproxy"), options_(options) {
+    require_executable(options.binary, "install Debian's tinyproxy");
+    std::string failure;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        port_ = free_port();
+        std::string config = "Port " + std::to_string(port_) +
+                             "\nListen 127.0.0.1\nTimeout 60\nLogLevel Info\nMaxClients 200\n"
+                             "Allow 127.0.0.1\n";
+        if (!options.user.empty())
+            config += "BasicAuth " + options.user + " " + options.password + "\n";
+        write_file(dir_.path() / "tinyproxy.conf", config);
+        ChildSpec spec;
+        spec.argv = {options.binary.string(), "-d", "-c",
+                     (dir_.path() / "tinyproxy.conf").string()};
+        spec.log = dir_.path() / "tinyproxy.stderr";
+        failure = start_logged(
+            spec,
+            [](std::string_view text) {
+                return text.find("Accepting connections") != std::string_view::npos;
+            },
+            output_);
+        if (failure.empty()) return;
+    }
+    throw std::runtime_error("tinyproxy did not start: " + failure);
+}
+
+Tinyproxy::~Tinyproxy() = default;
+
+std::string Tinyproxy::url(bool credentials) const {
+    std::string userinfo;
+    if (credentials) userinfo = options_.user + ":" + options_.password + "@";
+    return "http://" + userinfo + "127.0.0.1:" + std::to_string(port_);
+}
+
+Tinyproxy& tinyproxy() {
+    static Tinyproxy instance;
+    return instance;
+}
+
+Tinyproxy& tinyproxy_with_auth() {
+    static Tinyproxy instance(TinyproxyOptions{.user = "nector", .password = "s3cret"});
+    return instance;
+}
+
+// --- Dante ------------------------------------------------------------------------------------
+
+Dante::Dante(const DanteOptions& options) : dir_("nector-dante") {
+    require_executable(options.binary, "install Debian's dante-server");
+    std::string failure;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        port_ = free_port();
+        std::string config =
+            "logoutput: stdout\ninternal: 127.0.0.1 port = " + std::to_string(port_) +
+            "\nexternal: 127.0.0.1\nsocksmethod: none\nclientmethod: none\n";
+        // As root, dante wants users to switch to; otherwise it runs as the user it is.
+        if (::geteuid() == 0) config += "user.privileged: root\nuser.unprivileged: nobody\n";
+        config +=
+            "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 log: connect }\n"
+            "socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 log: connect }\n";
+        write_file(dir_.path() / "danted.conf", config);
+        ChildSpec spec;
+        spec.argv = {options.binary.string(),
+                     "-f",
+                     (dir_.path() / "danted.conf").string(),
+                     "-p",
+                     (dir_.path() / "danted.pid").string(),
+                     "-N",
+                     "1",
+                     "-d",
+                     "1"};
+        spec.log = dir_.path() / "danted.stderr";
+        failure = start_logged(
+            spec,
+            [](std::string_view text) {
+                return text.find("negotiate-child and ready to serve") != std::string_view::npos;
+            },
+            output_);
+        if (failure.empty()) return;
+    }
+    throw std::runtime_error("danted did not start: " + failure);
+}
+
+Dante::~Dante() = default;
+
+std::string Dante::url(bool remote_names) const {
+    return std::string(remote_names ? "socks5h" : "socks5") +
+           "://127.0.0.1:" + std::to_string(port_);
+}
+
+Dante& dante() {
+    static Dante instance;
+    return instance;
+}
+
+} // namespace nector::test

@@ -16,6 +16,8 @@
 #include <sys/types.h>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -240,5 +242,104 @@ private:
 
 /// The process's httpbin, started on first call (thread-safe). Throws like Httpbin().
 Httpbin& httpbin();
+
+/// A server process started with its standard output on a pipe, which a thread drains into
+/// memory (so the child never blocks on a full pipe). Stopped (SIGTERM, then waited for) on
+/// destruction.
+class ChildOutputLog {
+public:
+    ChildOutputLog() = default;
+    ~ChildOutputLog();
+    ChildOutputLog(const ChildOutputLog&) = delete;
+    ChildOutputLog& operator=(const ChildOutputLog&) = delete;
+
+    /// Takes over the child `pid` and the read end `fd` of its stdout pipe, with what was
+    /// read from it already.
+    void adopt(pid_t pid, int fd, std::string already_read);
+    /// Everything the child printed so far, including what is in the pipe at this moment:
+    /// a line the child wrote before answering a request is there once the answer arrived.
+    std::string text() const;
+
+private:
+    void drain_locked() const; // reads what the pipe holds now; mutex_ held
+    pid_t pid_{-1};
+    int fd_{-1};
+    mutable std::mutex mutex_;
+    mutable std::string text_;
+    std::thread reader_;
+};
+
+/// Options for starting Tinyproxy.
+struct TinyproxyOptions {
+    std::filesystem::path binary = "/usr/bin/tinyproxy"; ///< Debian package tinyproxy.
+    /// With a user: BasicAuth, every request must carry these credentials (else 407).
+    std::string user;
+    std::string password;
+};
+
+/// tinyproxy, an HTTP proxy (absolute-form requests and CONNECT to any port), on 127.0.0.1
+/// with a free port, logging at Info level: a line "Request (file descriptor N): LINE" for
+/// each request line it reads (e.g. "CONNECT 127.0.0.1:8443 HTTP/1.1").
+class Tinyproxy {
+public:
+    /// Writes its configuration, starts it in the foreground and reads its output up to
+    /// "Accepting connections" (printed once it listens). The port is found free by binding
+    /// to port 0 first; tinyproxy cannot take an inherited socket, so if another process
+    /// takes the port in between, it is started again on another. Throws std::runtime_error
+    /// when tinyproxy is missing or does not start (with its output).
+    explicit Tinyproxy(const TinyproxyOptions& options = {});
+    ~Tinyproxy();
+    Tinyproxy(const Tinyproxy&) = delete;
+    Tinyproxy& operator=(const Tinyproxy&) = delete;
+
+    std::uint16_t port() const { return port_; }
+    /// "http://127.0.0.1:PORT", or "http://USER:PASSWORD@127.0.0.1:PORT" with `credentials`.
+    std::string url(bool credentials = false) const;
+    /// Everything tinyproxy logged so far.
+    std::string log() const { return output_.text(); }
+
+private:
+    TempDir dir_;
+    TinyproxyOptions options_;
+    std::uint16_t port_{0};
+    ChildOutputLog output_;
+};
+
+/// The process's tinyproxy without authentication, and one with BasicAuth user "nector",
+/// password "s3cret", each started on first call (thread-safe).
+Tinyproxy& tinyproxy();
+Tinyproxy& tinyproxy_with_auth();
+
+/// Options for starting Dante.
+struct DanteOptions {
+    std::filesystem::path binary = "/usr/sbin/danted"; ///< Debian package dante-server.
+};
+
+/// Dante's SOCKS5 server (no authentication, connections from and to 127.0.0.0/8) on
+/// 127.0.0.1 with a free port, found as Tinyproxy's is; logging connections to its output.
+class Dante {
+public:
+    /// Starts it with one process per role and reads its output up to the line its
+    /// negotiate child prints when ready (the listening socket exists before then). Throws
+    /// std::runtime_error when danted is missing or does not start (with its output).
+    explicit Dante(const DanteOptions& options = {});
+    ~Dante();
+    Dante(const Dante&) = delete;
+    Dante& operator=(const Dante&) = delete;
+
+    std::uint16_t port() const { return port_; }
+    /// "socks5://127.0.0.1:PORT", or "socks5h://..." (names resolved by the proxy).
+    std::string url(bool remote_names = false) const;
+    /// Everything dante logged so far.
+    std::string log() const { return output_.text(); }
+
+private:
+    TempDir dir_;
+    std::uint16_t port_{0};
+    ChildOutputLog output_;
+};
+
+/// The process's dante, started on first call (thread-safe).
+Dante& dante();
 
 } // namespace nector::test
