@@ -3,13 +3,24 @@
 // The URL's host stays the Host header, the TLS server name and the name the certificate is
 // checked against.
 #include "integration/client.hpp"
+#include "support/fake_time.hpp"
 #include "support/servers.hpp"
 #include "support/test_server.hpp"
 
 #include <nector/transport/errors.hpp>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
 #include <gtest/gtest.h>
 
+#include <netdb.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -162,6 +173,123 @@ TEST(Addressing, AnEntryThatCannotBeReadIsAConfigurationError) {
     o.resolve = {"api.test:443:[::1],127.0.0.1", "[::1]:8080:127.0.0.1"};
     o.connect_to = {"::backend.test:", "api.test::[::1]:8443", "api.test:80:backend.test:"};
     EXPECT_NO_THROW(HTTPTransport<> t(o));
+}
+
+TEST(Addressing, HappyEyeballsDoesNotWaitOutAnAddressThatNeverAnswers) {
+    // 127.0.0.2:PORT listens with a backlog of one connection, already taken: the kernel
+    // drops further SYNs, so a connect there never completes. The server is at
+    // 127.0.0.1:PORT, listed second.
+    TestServer server(TestServer::respond(ok));
+    asio::io_context io;
+    const asio::ip::tcp::endpoint hole(asio::ip::make_address("127.0.0.2"), server.port());
+    asio::ip::tcp::acceptor blackhole(io, hole.protocol());
+    blackhole.bind(hole);
+    blackhole.listen(0);
+    asio::ip::tcp::socket filler(io);
+    filler.connect(hole);
+
+    Options o;
+    o.resolve = {"api.test:" + port_of(server) + ":127.0.0.2,127.0.0.1"};
+    o.timeout.connect = std::chrono::seconds(20);
+    o.retry.max_retries = 0;
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(fetch("http://api.test:" + port_of(server) + "/", o).body, "ok");
+    const auto took = std::chrono::steady_clock::now() - started;
+    // The second address was tried after the stagger, not after the 20 s connect timeout.
+    EXPECT_GE(took, o.happy_eyeballs_delay);
+    EXPECT_LT(took, std::chrono::seconds(5));
+    EXPECT_EQ(server.connections(), 1u);
+}
+
+// The machine's own host name, which must resolve (in /etc/hosts) for the DNS cache tests:
+// "localhost" and literal addresses never reach DNS.
+std::string host_name() {
+    char name[256] = {};
+    EXPECT_EQ(::gethostname(name, sizeof name - 1), 0);
+    addrinfo* found = nullptr;
+    const int error = ::getaddrinfo(name, nullptr, nullptr, &found);
+    EXPECT_EQ(error, 0) << "this test needs the machine's host name \"" << name
+                        << "\" to resolve: " << ::gai_strerror(error);
+    if (found) ::freeaddrinfo(found);
+    return name;
+}
+
+// `n` requests at once on one transport to `url`, each failing or not; its metrics after.
+http::Metrics burst(Options o, std::string url, int n) {
+    return run([](Options options, std::string u, int count) -> asio::awaitable<http::Metrics> {
+        auto ex = co_await asio::this_coro::executor;
+        HTTPTransport<> t(std::move(options));
+        co_await t.connect();
+        int left = count;
+        asio::steady_timer all_done(ex, std::chrono::steady_clock::time_point::max());
+        for (int i = 0; i < count; ++i) {
+            asio::co_spawn(
+                ex,
+                [](HTTPTransport<>& transport, std::string target, int& remaining,
+                   asio::steady_timer& done) -> asio::awaitable<void> {
+                    HttpMessage m;
+                    m.url = target;
+                    try {
+                        Response r = co_await transport.request(std::move(m));
+                        (void)r;
+                    } catch (const TransportError&) {
+                    }
+                    if (--remaining == 0) done.cancel();
+                }(t, u, left, all_done),
+                asio::detached);
+        }
+        auto waited = co_await all_done.async_wait(asio::as_tuple(asio::use_awaitable));
+        (void)waited;
+        http::Metrics m = t.metrics();
+        co_await t.disconnect();
+        co_return m;
+    }(std::move(o), std::move(url), n));
+}
+
+TEST(Addressing, ABurstOfNewConnectionsLooksTheNameUpOnce) {
+    // Nothing listens on the port: every request needs a connection of its own.
+    const std::string url = "http://" + host_name() + ":" + std::to_string(closed_port()) + "/";
+    Options o;
+    o.retry.max_retries = 0;
+    o.proxy.trust_env = false;
+    const http::Metrics m = burst(o, url, 8);
+    EXPECT_EQ(m.requests, 8u);
+    EXPECT_EQ(m.name_lookups, 1u);
+}
+
+TEST(Addressing, TheDnsCacheKeepsAddressesForItsLifetime) {
+    const std::string url = "http://" + host_name() + ":" + std::to_string(closed_port()) + "/";
+    FakeClock clock;
+    Options o;
+    o.retry.max_retries = 0;
+    o.clock = clock.clock();
+    o.proxy.trust_env = false;
+    const auto lookups_after = [&](int calls, auto between) {
+        return run([](Options options, std::string u, int n,
+                      decltype(between) step) -> asio::awaitable<std::uint64_t> {
+            HTTPTransport<> t(std::move(options));
+            co_await t.connect();
+            for (int i = 0; i < n; ++i) {
+                if (i > 0) step();
+                HttpMessage m;
+                m.url = u;
+                try {
+                    Response r = co_await t.request(std::move(m));
+                    (void)r;
+                } catch (const TransportError&) {
+                }
+            }
+            const std::uint64_t lookups = t.metrics().name_lookups;
+            co_await t.disconnect();
+            co_return lookups;
+        }(o, url, calls, between));
+    };
+    EXPECT_EQ(lookups_after(3, [] {}), 1u); // refused each time, looked up once
+    EXPECT_EQ(lookups_after(3, [&] { clock.advance(std::chrono::seconds(29)); }),
+              1u); // 58 s in all
+    EXPECT_EQ(lookups_after(3, [&] { clock.advance(std::chrono::seconds(61)); }), 3u);
+    o.dns_cache_ttl = http::Duration::zero();
+    EXPECT_EQ(lookups_after(3, [] {}), 3u);
 }
 
 } // namespace

@@ -35,13 +35,6 @@ std::size_t count(const std::string& log, const std::string& part) {
     return n;
 }
 
-// A port on 127.0.0.1 where nothing listens (bound, never listened on, then closed).
-std::uint16_t closed_port() {
-    asio::io_context io;
-    asio::ip::tcp::acceptor a(io, {asio::ip::address_v4::loopback(), 0});
-    return a.local_endpoint().port();
-}
-
 // Sets an environment variable for one test, restoring the old value after it.
 class ScopedEnv {
 public:

@@ -792,6 +792,8 @@ std::uint16_t free_port() {
 
 } // namespace
 
+std::uint16_t closed_port() { return free_port(); }
+
 // --- ChildOutputLog ---------------------------------------------------------------------------
 
 void ChildOutputLog::adopt(pid_t pid, int fd, std::string already_read) {

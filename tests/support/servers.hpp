@@ -243,6 +243,9 @@ private:
 /// The process's httpbin, started on first call (thread-safe). Throws like Httpbin().
 Httpbin& httpbin();
 
+/// A port on 127.0.0.1 where nothing listens: bound a moment ago, then closed.
+std::uint16_t closed_port();
+
 /// A server process started with its standard output on a pipe, which a thread drains into
 /// memory (so the child never blocks on a full pipe). Stopped (SIGTERM, then waited for) on
 /// destruction.

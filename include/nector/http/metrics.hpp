@@ -19,6 +19,9 @@ struct Metrics {
     std::uint64_t breaker_rejections = 0; ///< calls an open breaker refused
     std::uint64_t connections_opened = 0; ///< connections made (TCP, plus TLS for https)
     std::uint64_t open_connections = 0;   ///< connections open when the snapshot was taken
+    /// DNS lookups made (names answered by Options::resolve, a literal address, localhost or
+    /// the DNS cache need none).
+    std::uint64_t name_lookups = 0;
     /// Requests sent again, within an attempt, because the server had not processed them:
     /// a stale keep-alive connection, an HTTP/2 REFUSED_STREAM or GOAWAY.
     std::uint64_t replays = 0;

@@ -188,6 +188,15 @@ struct Options {
     /// address), e.g. "10.0.0.5" or "::1"; only addresses of its family are connected to.
     /// Default: empty, the system's choice.
     std::string local_address;
+    /// Happy Eyeballs (RFC 8305): when a name has several addresses, the next connection
+    /// attempt starts this long after the one before (or at once when it fails), the
+    /// addresses alternating between IPv6 and IPv4; the first to connect wins and the others
+    /// are closed. Each attempt still has Timeout::connect. Default 250 ms.
+    Duration happy_eyeballs_delay = std::chrono::milliseconds{250};
+    /// How long a name's addresses from DNS are reused by the transport's new connections
+    /// (as curl's DNS cache); concurrent lookups of one name are made once and shared.
+    /// Zero looks every connection's name up. Default 60 s.
+    Duration dns_cache_ttl = std::chrono::seconds{60};
     /// Proxies, and whether the environment's proxy variables are read (on by default).
     ProxyOptions proxy{};
     /// Verify the server's certificate and host name. Default true.
@@ -242,9 +251,9 @@ struct Options {
 BOOST_DESCRIBE_STRUCT(Options, (),
                       (base_url, headers, timeout, limits, follow_redirects, max_redirects,
                        allow_insecure_redirects, sensitive_headers, resolve, connect_to,
-                       local_address, proxy, verify_ssl, tls, http2, http2_prior_knowledge,
-                       http2_settings, max_response_bytes, max_header_bytes, max_header_count,
-                       decode_content, max_decoded_bytes, user_agent, raise_for_status, retry,
-                       circuit_breaker, hooks, clock, random))
+                       local_address, happy_eyeballs_delay, dns_cache_ttl, proxy, verify_ssl, tls,
+                       http2, http2_prior_knowledge, http2_settings, max_response_bytes,
+                       max_header_bytes, max_header_count, decode_content, max_decoded_bytes,
+                       user_agent, raise_for_status, retry, circuit_breaker, hooks, clock, random))
 
 } // namespace nector::http

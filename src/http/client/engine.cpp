@@ -100,6 +100,7 @@ Metrics Engine::snapshot() const {
     m.breakers = resilience->breaker_metrics();
     m.open_connections = pool_ ? pool_->open_connections() : 0;
     m.connections_opened = pool_ ? pool_->connections_opened() : 0;
+    m.name_lookups = pool_ ? pool_->name_lookups() : 0;
     return m;
 }
 

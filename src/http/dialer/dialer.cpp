@@ -1,5 +1,6 @@
 #include "http/dialer/dialer.hpp"
 
+#include "http/dialer/happy_eyeballs.hpp"
 #include "http/dialer/tls.hpp"
 #include "http/dialer/tunnel.hpp"
 #include "http/errors/bridge.hpp"
@@ -90,71 +91,132 @@ asio::awaitable<std::vector<tcp::endpoint>> NetworkDialer::addresses(const std::
         endpoints.emplace_back(asio::ip::address_v4::loopback(), port);
         endpoints.emplace_back(asio::ip::address_v6::loopback(), port);
     } else {
-        using namespace asio::experimental::awaitable_operators;
-        auto ex = co_await asio::this_coro::executor;
-        tcp::resolver resolver(ex);
-        asio::steady_timer timer(ex, options_.timeout.connect);
-        fail_point_timer(timer);
-        auto result = co_await (resolver.async_resolve(host, std::to_string(port), nothrow) ||
-                                timer.async_wait(nothrow));
-        if (result.index() == 1) {
-            throw_error(errc::connect_timeout, std::string(context) + ": name lookup of \"" + host +
-                                                   "\" took longer than the connect timeout");
-        }
-        auto [ec, results] = std::get<0>(std::move(result));
-        fail_point(ec);
-        if (ec == asio::error::operation_aborted) {
-            throw_error(errc::cancelled, std::string(context) + ": cancelled during name lookup");
-        }
-        if (ec) {
-            throw_error(errc::name_resolution_failed, std::string(context) + ": name lookup of \"" +
-                                                          host + "\" failed: " + ec.message());
-        }
-        for (const auto& found : results) endpoints.push_back(found.endpoint());
+        endpoints = co_await cached_lookup(host, port, context);
     }
     co_return endpoints;
+}
+
+asio::awaitable<std::vector<tcp::endpoint>> NetworkDialer::lookup(const std::string& host,
+                                                                  std::uint16_t port,
+                                                                  std::string_view context) {
+    using namespace asio::experimental::awaitable_operators;
+    auto ex = co_await asio::this_coro::executor;
+    tcp::resolver resolver(ex);
+    asio::steady_timer timer(ex, options_.timeout.connect);
+    fail_point_timer(timer);
+    ++lookups_made_;
+    auto result = co_await (resolver.async_resolve(host, std::to_string(port), nothrow) ||
+                            timer.async_wait(nothrow));
+    if (result.index() == 1) {
+        throw_error(errc::connect_timeout, std::string(context) + ": name lookup of \"" + host +
+                                               "\" took longer than the connect timeout");
+    }
+    auto [ec, results] = std::get<0>(std::move(result));
+    fail_point(ec);
+    if (ec == asio::error::operation_aborted) {
+        throw_error(errc::cancelled, std::string(context) + ": cancelled during name lookup");
+    }
+    if (ec) {
+        throw_error(errc::name_resolution_failed, std::string(context) + ": name lookup of \"" +
+                                                      host + "\" failed: " + ec.message());
+    }
+    std::vector<tcp::endpoint> endpoints;
+    for (const auto& found : results) endpoints.push_back(found.endpoint());
+    co_return endpoints;
+}
+
+asio::awaitable<std::vector<tcp::endpoint>> NetworkDialer::cached_lookup(const std::string& host,
+                                                                         std::uint16_t port,
+                                                                         std::string_view context) {
+    const std::string key = host + ":" + std::to_string(port);
+    const auto now = [this] { return options_.clock.now(); };
+    for (;;) {
+        if (const auto cached = dns_cache_.find(key);
+            cached != dns_cache_.end() && now() < cached->second.expires) {
+            co_return cached->second.endpoints;
+        }
+        const auto pending = lookups_.find(key);
+        if (pending == lookups_.end()) break;
+        // Another connection is looking the name up: its answer (or failure) is ours too.
+        const std::shared_ptr<PendingLookup> shared = pending->second;
+        auto woken = co_await shared->done.async_wait(nothrow); // when it ends
+        (void)woken;
+        if (!shared->finished) {
+            throw_error(errc::cancelled, std::string(context) + ": cancelled during name lookup");
+        }
+        if (shared->error) std::rethrow_exception(shared->error);
+        co_return shared->endpoints;
+    }
+    auto shared = std::make_shared<PendingLookup>(co_await asio::this_coro::executor);
+    lookups_.emplace(key, shared);
+    try {
+        shared->endpoints = co_await lookup(host, port, context);
+    } catch (...) {
+        shared->error = std::current_exception();
+    }
+    lookups_.erase(key);
+    shared->finished = true;
+    shared->done.cancel(); // wakes the connections that waited for it
+    if (shared->error) std::rethrow_exception(shared->error);
+    if (options_.dns_cache_ttl > Duration::zero()) {
+        const auto at = now();
+        std::erase_if(dns_cache_, [&](const auto& entry) { return entry.second.expires <= at; });
+        dns_cache_[key] = CachedAddresses{shared->endpoints, at + options_.dns_cache_ttl};
+    }
+    co_return shared->endpoints;
 }
 
 asio::awaitable<beast::tcp_stream> NetworkDialer::connect(
     const std::vector<tcp::endpoint>& endpoints, const std::string& where,
     std::string_view context) {
-    beast::tcp_stream stream(co_await asio::this_coro::executor);
-    boost::system::error_code last;
-    std::size_t tried = 0; // with a local address: endpoints of its family
+    auto ex = co_await asio::this_coro::executor;
+    // With a local address, only the endpoints of its family.
+    std::vector<tcp::endpoint> candidates;
     for (const auto& endpoint : endpoints) {
-        if (local_) {
-            if (local_->is_v4() != endpoint.address().is_v4()) continue; // another family
-            // Opened and bound here; the connect then uses the open socket.
-            boost::system::error_code bind_error;
-            stream.socket().open(endpoint.protocol(), bind_error);
-            if (!bind_error) stream.socket().bind(tcp::endpoint(*local_, 0), bind_error);
-            if (bind_error) {
-                stream.close();
-                throw_error(errc::connection_failed, std::string(context) + ": connecting to " +
-                                                         where + ": cannot use the local address " +
-                                                         local_->to_string() + ": " +
-                                                         bind_error.message());
-            }
-            ++tried;
-        }
-        stream.expires_after(options_.timeout.connect);
-        auto [ec] = co_await stream.async_connect(endpoint, nothrow);
-        fail_point(ec);
-        if (!ec) {
-            last = {};
-            break;
-        }
-        last = ec;
-        stream.close();
-        if (ec == asio::error::operation_aborted) break;
+        if (!local_ || local_->is_v4() == endpoint.address().is_v4())
+            candidates.push_back(endpoint);
     }
-    if (local_ && tried == 0) {
+    if (candidates.empty()) {
         throw_error(errc::connection_failed,
-                    std::string(context) + ": connecting to " + where + ": no address of the " +
-                        (local_->is_v4() ? "IPv4" : "IPv6") + " family of the local address " +
-                        local_->to_string());
+                    std::string(context) + ": connecting to " + where +
+                        (local_ ? std::string(": no address of the ") +
+                                      (local_->is_v4() ? "IPv4" : "IPv6") +
+                                      " family of the local address " + local_->to_string()
+                                : std::string(": no address")));
+    }
+    // Each socket opened (and bound to the local address) before it connects.
+    const auto open = [&](tcp::socket& socket, const tcp::endpoint& endpoint) {
+        boost::system::error_code error;
+        socket.open(endpoint.protocol(), error);
+        if (!error && local_) socket.bind(tcp::endpoint(*local_, 0), error);
+        if (!error) return;
+        socket.close(error);
+        const std::string local = local_ ? " from the local address " + local_->to_string() : "";
+        throw_error(errc::connection_failed, std::string(context) + ": connecting to " + where +
+                                                 ": cannot open a socket" + local + ": " +
+                                                 error.message());
+    };
+    boost::system::error_code last;
+    std::optional<beast::tcp_stream> stream;
+    if (candidates.size() == 1) {
+        stream.emplace(ex);
+        open(stream->socket(), candidates.front());
+        stream->expires_after(options_.timeout.connect);
+        auto [ec] = co_await stream->async_connect(candidates.front(), nothrow);
+        fail_point(ec);
+        last = ec;
+    } else {
+        // Several addresses: raced (Happy Eyeballs), not each waited out in turn.
+        RaceResult race = co_await race_connect(
+            interleave(candidates), options_.happy_eyeballs_delay, options_.timeout.connect, open);
+        if (race.socket) {
+            stream.emplace(std::move(*race.socket));
+        } else {
+            last = race.error;
+        }
     }
     if (last) {
+        if (stream) stream->close();
         const std::string detail = std::string(context) + ": connecting to " + where;
         switch (const errc code = errc_of_io(last, errc::connect_timeout)) {
             case errc::connect_timeout:
@@ -167,10 +229,10 @@ asio::awaitable<beast::tcp_stream> NetworkDialer::connect(
                 throw_error(errc::connection_failed, detail + ": " + last.message());
         }
     }
-    stream.expires_never();
-    stream.socket().set_option(tcp::no_delay(true));
+    stream->expires_never();
+    stream->socket().set_option(tcp::no_delay(true));
     ++opened_;
-    co_return stream;
+    co_return std::move(*stream);
 }
 
 asio::awaitable<std::shared_ptr<Connection>> NetworkDialer::dial(const Origin& origin,

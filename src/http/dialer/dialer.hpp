@@ -18,9 +18,14 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace nector::http::detail {
@@ -44,6 +49,8 @@ public:
 
     /// TCP connections made so far (Metrics::connections_opened).
     virtual std::size_t connections_opened() const noexcept = 0;
+    /// Name lookups made so far (Metrics::name_lookups).
+    virtual std::size_t name_lookups() const noexcept { return 0; }
 };
 
 /// The dialer of a transport: Options::connect_to and Options::resolve first, then DNS
@@ -65,6 +72,7 @@ public:
                                                              std::string_view context) override;
     bool expects_multiplexed(const Origin& origin) const noexcept override;
     std::size_t connections_opened() const noexcept override { return opened_; }
+    std::size_t name_lookups() const noexcept override { return lookups_made_; }
 
 private:
     /// The TLS context, with the system CA store loaded on first use when verification
@@ -73,6 +81,12 @@ private:
     /// The addresses of host:port: a resolve entry, a literal address, localhost, or DNS
     /// within the connect timeout.
     boost::asio::awaitable<std::vector<boost::asio::ip::tcp::endpoint>> addresses(
+        const std::string& host, std::uint16_t port, std::string_view context);
+    /// A DNS lookup within the connect timeout.
+    boost::asio::awaitable<std::vector<boost::asio::ip::tcp::endpoint>> lookup(
+        const std::string& host, std::uint16_t port, std::string_view context);
+    /// lookup() through the cache (Options::dns_cache_ttl), one at a time per name.
+    boost::asio::awaitable<std::vector<boost::asio::ip::tcp::endpoint>> cached_lookup(
         const std::string& host, std::uint16_t port, std::string_view context);
     /// A TCP connection to the first of `endpoints` that answers (`where` names them in
     /// errors), from the local address if one is set.
@@ -89,6 +103,24 @@ private:
     std::shared_ptr<boost::asio::ssl::context> tls_;
     bool system_store_loaded_ = false;
     std::size_t opened_ = 0;
+
+    /// Addresses from DNS, kept until `expires` (Options::clock).
+    struct CachedAddresses {
+        std::vector<boost::asio::ip::tcp::endpoint> endpoints;
+        std::chrono::steady_clock::time_point expires;
+    };
+    /// A lookup under way, which other connections to the same name wait for.
+    struct PendingLookup {
+        explicit PendingLookup(const boost::asio::any_io_executor& ex)
+            : done(ex, std::chrono::steady_clock::time_point::max()) {}
+        boost::asio::steady_timer done; ///< cancelled when the lookup ends
+        bool finished = false;
+        std::vector<boost::asio::ip::tcp::endpoint> endpoints;
+        std::exception_ptr error;
+    };
+    std::unordered_map<std::string, CachedAddresses> dns_cache_; ///< by "host:port"
+    std::unordered_map<std::string, std::shared_ptr<PendingLookup>> lookups_;
+    std::size_t lookups_made_ = 0;
 };
 
 } // namespace nector::http::detail

@@ -38,6 +38,9 @@ void validate(const Options& o) {
         if (d <= Duration::zero()) bad_option(std::string("timeout.") + name + " must be positive");
     }
     if (o.timeout.total < Duration::zero()) bad_option("timeout.total must not be negative");
+    if (o.happy_eyeballs_delay <= Duration::zero())
+        bad_option("happy_eyeballs_delay must be positive");
+    if (o.dns_cache_ttl < Duration::zero()) bad_option("dns_cache_ttl must not be negative");
     if (o.limits.max_connections == 0) bad_option("limits.max_connections must be at least 1");
     if (o.limits.max_connections_per_origin == 0) {
         bad_option("limits.max_connections_per_origin must be at least 1");

@@ -95,6 +95,8 @@ public:
     std::size_t open_connections() const noexcept { return open_; }
     /// Connections the dialer made (TCP connects, whether TLS then succeeded or not).
     std::size_t connections_opened() const noexcept { return dialer_->connections_opened(); }
+    /// DNS lookups the dialer made.
+    std::size_t name_lookups() const noexcept { return dialer_->name_lookups(); }
     std::size_t idle_connections() const noexcept { return idle_.size(); }
     std::size_t multiplexed_connections() const noexcept { return shared_.size(); }
 
