@@ -13,7 +13,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 
 #include <gtest/gtest.h>
 
@@ -22,6 +24,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace nector::test {
@@ -201,19 +204,6 @@ TEST(Addressing, HappyEyeballsDoesNotWaitOutAnAddressThatNeverAnswers) {
     EXPECT_EQ(server.connections(), 1u);
 }
 
-// The machine's own host name, which must resolve (in /etc/hosts) for the DNS cache tests:
-// "localhost" and literal addresses never reach DNS.
-std::string host_name() {
-    char name[256] = {};
-    EXPECT_EQ(::gethostname(name, sizeof name - 1), 0);
-    addrinfo* found = nullptr;
-    const int error = ::getaddrinfo(name, nullptr, nullptr, &found);
-    EXPECT_EQ(error, 0) << "this test needs the machine's host name \"" << name
-                        << "\" to resolve: " << ::gai_strerror(error);
-    if (found) ::freeaddrinfo(found);
-    return name;
-}
-
 // `n` requests at once on one transport to `url`, each failing or not; its metrics after.
 http::Metrics burst(Options o, std::string url, int n) {
     return run([](Options options, std::string u, int count) -> asio::awaitable<http::Metrics> {
@@ -244,6 +234,92 @@ http::Metrics burst(Options o, std::string url, int n) {
         co_await t.disconnect();
         co_return m;
     }(std::move(o), std::move(url), n));
+}
+
+TEST(Addressing, UnixSocketCarriesHttpAndTls) {
+    // nginx listens on two Unix sockets: plain, and TLS with the localhost certificate.
+    Options o;
+    o.unix_socket = nginx().unix_socket().string();
+    o.proxy.trust_env = false;
+    EXPECT_EQ(fetch("http://api.test/hello.txt", o).body, "hello\n");
+    EXPECT_EQ(fetch("http://api.test:8080/host", o).body, "api.test:8080"); // the URL's Host
+    // One request after another on one transport: one connection, kept and reused.
+    const http::Metrics m = run([](Options options) -> asio::awaitable<http::Metrics> {
+        HTTPTransport<> t(std::move(options));
+        co_await t.connect();
+        for (int i = 0; i < 3; ++i) {
+            HttpMessage message;
+            message.url = "http://api.test/12b.txt";
+            Response r = co_await t.request(std::move(message));
+            EXPECT_EQ(r.body, std::string_view("hello world\n"));
+        }
+        http::Metrics metrics = t.metrics();
+        co_await t.disconnect();
+        co_return metrics;
+    }(o));
+    EXPECT_EQ(m.connections_opened, 1u);
+
+    o.unix_socket = nginx().unix_tls_socket().string();
+    o.tls.ca_file = certificates().ca_cert.string();
+    EXPECT_EQ(fetch("https://localhost/hello.txt", o).body, "hello\n");
+    // The certificate is still checked against the URL's host.
+    o.retry.max_retries = 0;
+    const auto e = fetch_error<TLSError>("https://other.test/hello.txt", o);
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->code(), errc::tls_hostname_mismatch) << e->what();
+}
+
+TEST(Addressing, UnixSocketFailuresNameTheSocket) {
+    Options o;
+    o.retry.max_retries = 0;
+    o.unix_socket = "/nonexistent/nector.sock";
+    const auto missing = fetch_error<ConnectionError>("http://api.test/", o);
+    ASSERT_TRUE(missing);
+    EXPECT_EQ(missing->code(), errc::connection_failed);
+    EXPECT_TRUE(contains(missing->what(), "the Unix socket \"/nonexistent/nector.sock\""))
+        << missing->what();
+    // An abstract socket nobody listens on: refused.
+    o.unix_socket = "@nector-test-nobody-" + std::to_string(::getpid());
+    const auto refused = fetch_error<ConnectionRefusedError>("http://api.test/", o);
+    ASSERT_TRUE(refused);
+    o.unix_socket = std::string(200, 'x');
+    EXPECT_THROW(HTTPTransport<> t(o), ConfigurationError);
+}
+
+TEST(Addressing, AnAbstractUnixSocket) {
+    // "@NAME": Linux's abstract namespace, as curl's --abstract-unix-socket.
+    const std::string name = "nector-test-" + std::to_string(::getpid());
+    asio::io_context io;
+    asio::local::stream_protocol::acceptor acceptor(
+        io, asio::local::stream_protocol::endpoint(std::string(1, '\0') + name));
+    std::thread server([&] {
+        asio::local::stream_protocol::socket s(io);
+        acceptor.accept(s);
+        std::string request;
+        char buffer[1024];
+        while (request.find("\r\n\r\n") == std::string::npos) {
+            request.append(buffer, s.read_some(asio::buffer(buffer)));
+        }
+        const std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        asio::write(s, asio::buffer(answer));
+    });
+    Options o;
+    o.unix_socket = "@" + name;
+    EXPECT_EQ(fetch("http://api.test/", o).body, "ok");
+    server.join();
+}
+
+// The machine's own host name, which must resolve (in /etc/hosts) for the DNS cache tests:
+// "localhost" and literal addresses never reach DNS.
+std::string host_name() {
+    char name[256] = {};
+    EXPECT_EQ(::gethostname(name, sizeof name - 1), 0);
+    addrinfo* found = nullptr;
+    const int error = ::getaddrinfo(name, nullptr, nullptr, &found);
+    EXPECT_EQ(error, 0) << "this test needs the machine's host name \"" << name
+                        << "\" to resolve: " << ::gai_strerror(error);
+    if (found) ::freeaddrinfo(found);
+    return name;
 }
 
 TEST(Addressing, ABurstOfNewConnectionsLooksTheNameUpOnce) {

@@ -45,6 +45,7 @@ std::string string_value(const std::string& key) {
         {"base_url", "http://other.test:8080/v2"},
         {"user_agent", "agent/2"},
         {"local_address", "127.0.0.1"},
+        {"unix_socket", "/run/nector-test.sock"},
         {"proxy.http", "http://127.0.0.1:3128"},
         {"proxy.https", "http://user:pass@127.0.0.1:3128"},
         {"proxy.all", "socks5h://127.0.0.1:1080"},

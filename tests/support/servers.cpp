@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -269,6 +270,22 @@ Fd listen_on_loopback(std::uint16_t& port) {
     return fd;
 }
 
+/// A Unix domain socket listening at `path` (close-on-exec).
+Fd listen_on_unix(const fs::path& path) {
+    Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (fd.get() < 0) throw_errno("socket AF_UNIX");
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    const std::string p = path.string();
+    if (p.size() >= sizeof address.sun_path) throw std::runtime_error("socket path too long: " + p);
+    std::memcpy(address.sun_path, p.c_str(), p.size() + 1);
+    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+        throw_errno("bind unix socket");
+    }
+    if (::listen(fd.get(), SOMAXCONN) != 0) throw_errno("listen");
+    return fd;
+}
+
 // --- Certificates -----------------------------------------------------------------------------
 
 std::string openssl_config(const fs::path& dir) {
@@ -339,6 +356,7 @@ std::string nginx_locations(const fs::path& docroot) {
         text += "        location = /status/" + c + " { return " + c + "; }\n";
     }
     text += "        location = /redirect { return 302 /hello.txt; }\n";
+    text += "        location = /host { default_type text/plain; return 200 \"$http_host\"; }\n";
     // add_trailer makes an HTTP/1.1 response chunked; over HTTP/2 it is a trailing HEADERS frame.
     text +=
         "        location = /trailers { default_type text/plain; "
@@ -347,7 +365,8 @@ std::string nginx_locations(const fs::path& docroot) {
 }
 
 std::string nginx_config(const fs::path& dir, const fs::path& docroot, const Certificates& certs,
-                         const std::uint16_t (&ports)[7]) {
+                         const std::uint16_t (&ports)[7], const fs::path& unix_http,
+                         const fs::path& unix_https) {
     const std::string d = dir.string();
     const std::string locations = nginx_locations(docroot);
     // `parameters`: "", " ssl", " http2" or " ssl http2". http2 is per address:port, so the other
@@ -378,8 +397,10 @@ std::string nginx_config(const fs::path& dir, const fs::path& docroot, const Cer
     text += "    default_type application/octet-stream;\n";
     text += "    keepalive_requests 10000;\n";
     text += "    ssl_protocols TLSv1.2 TLSv1.3;\n";
-    text += "    server {\n" + listen(ports[0]) + locations + "    }\n";
+    text += "    server {\n" + listen(ports[0]) + "        listen unix:" + unix_http.string() +
+            ";\n" + locations + "    }\n";
     text += "    server {\n" + listen(ports[1], " ssl") +
+            "        listen unix:" + unix_https.string() + " ssl;\n" +
             certificate(certs.server_cert, certs.server_key) + locations + "    }\n";
     text += "    server {\n" + listen(ports[2], " ssl") +
             certificate(certs.wrong_host_cert, certs.wrong_host_key) + locations + "    }\n";
@@ -563,8 +584,10 @@ Nginx::Nginx(const Certificates& certs, const NginxOptions& options) : dir_("nec
     // constructor returns: the kernel queues the connections until nginx accepts them.
     std::vector<Fd> sockets;
     for (auto& port : ports_) sockets.push_back(listen_on_loopback(port));
+    sockets.push_back(listen_on_unix(unix_socket()));
+    sockets.push_back(listen_on_unix(unix_tls_socket()));
     const fs::path config = d / "nginx.conf";
-    write_file(config, nginx_config(d, docroot_, certs, ports_));
+    write_file(config, nginx_config(d, docroot_, certs, ports_, unix_socket(), unix_tls_socket()));
 
     const std::string binary = options.binary.string();
     const std::vector<std::string> common = {"-p", d.string() + "/",    "-c", config.string(),
@@ -608,6 +631,10 @@ std::string Nginx::h2c_url(std::string_view path) const {
 }
 
 fs::path Nginx::error_log() const { return dir_.path() / "error.log"; }
+
+fs::path Nginx::unix_socket() const { return dir_.path() / "http.sock"; }
+
+fs::path Nginx::unix_tls_socket() const { return dir_.path() / "https.sock"; }
 
 Nginx& nginx() {
     static Nginx instance(certificates());

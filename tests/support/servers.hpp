@@ -80,6 +80,7 @@ struct NginxOptions {
 ///   /1m.bin      1 MiB (1048576 bytes), byte i == i % 251 (application/octet-stream)
 ///   /status/CODE an empty response with that status, CODE in 200 204 400 404 418 500 502 503
 ///   /redirect    302 to /hello.txt
+///   /host        200 with the request's Host header as the body (text/plain)
 ///   /trailers    200 "body\n" (text/plain) followed by the trailer field `x-checksum: abc`:
 ///                a trailing HEADERS frame over HTTP/2; over HTTP/1.1 the response is chunked
 ///                (no Content-Length) with the trailer after the last chunk
@@ -117,6 +118,11 @@ public:
     std::uint16_t h2_port() const { return ports_[5]; }
     /// Plaintext HTTP/2 with prior knowledge, h2c (nginx's `listen ... http2`).
     std::uint16_t h2c_port() const { return ports_[6]; }
+
+    /// A Unix domain socket serving what http_port() serves.
+    std::filesystem::path unix_socket() const;
+    /// A Unix domain socket serving what https_port() serves (TLS, server_cert).
+    std::filesystem::path unix_tls_socket() const;
 
     /// "http://127.0.0.1:HTTP_PORT" + path.
     std::string url(std::string_view path = "/") const;

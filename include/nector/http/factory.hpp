@@ -36,6 +36,7 @@ struct Overrides {
     std::optional<std::vector<std::string>> resolve;
     std::optional<std::vector<std::string>> connect_to;
     std::optional<std::string> local_address;
+    std::optional<std::string> unix_socket;
     std::optional<Duration> happy_eyeballs_delay;
     std::optional<Duration> dns_cache_ttl;
     std::optional<ProxyOptions> proxy;
@@ -58,10 +59,10 @@ struct Overrides {
 BOOST_DESCRIBE_STRUCT(Overrides, (),
                       (headers, timeout, limits, retry, follow_redirects, max_redirects,
                        allow_insecure_redirects, sensitive_headers, resolve, connect_to,
-                       local_address, happy_eyeballs_delay, dns_cache_ttl, proxy, verify_ssl, tls,
-                       http2, max_response_bytes, raise_for_status, base_url, http2_prior_knowledge,
-                       http2_settings, max_header_bytes, max_header_count, decode_content,
-                       max_decoded_bytes, user_agent, circuit_breaker, hooks))
+                       local_address, unix_socket, happy_eyeballs_delay, dns_cache_ttl, proxy,
+                       verify_ssl, tls, http2, max_response_bytes, raise_for_status, base_url,
+                       http2_prior_knowledge, http2_settings, max_header_bytes, max_header_count,
+                       decode_content, max_decoded_bytes, user_agent, circuit_breaker, hooks))
 
 namespace detail {
 /// `options` with `overrides` applied, field by field from their one description.

@@ -188,6 +188,12 @@ struct Options {
     /// address), e.g. "10.0.0.5" or "::1"; only addresses of its family are connected to.
     /// Default: empty, the system's choice.
     std::string local_address;
+    /// Every connection goes to this Unix domain socket instead of the network, as curl's
+    /// --unix-socket ("@NAME": Linux's abstract namespace, curl's --abstract-unix-socket).
+    /// The URL still says what is asked for: its host is the Host header and, for https://,
+    /// the TLS server name and the certificate's name; the pool keeps connections per
+    /// origin. Proxies, resolve, connect_to and local_address do not apply. Default: none.
+    std::string unix_socket;
     /// Happy Eyeballs (RFC 8305): when a name has several addresses, the next connection
     /// attempt starts this long after the one before (or at once when it fails), the
     /// addresses alternating between IPv6 and IPv4; the first to connect wins and the others
@@ -251,9 +257,10 @@ struct Options {
 BOOST_DESCRIBE_STRUCT(Options, (),
                       (base_url, headers, timeout, limits, follow_redirects, max_redirects,
                        allow_insecure_redirects, sensitive_headers, resolve, connect_to,
-                       local_address, happy_eyeballs_delay, dns_cache_ttl, proxy, verify_ssl, tls,
-                       http2, http2_prior_knowledge, http2_settings, max_response_bytes,
-                       max_header_bytes, max_header_count, decode_content, max_decoded_bytes,
-                       user_agent, raise_for_status, retry, circuit_breaker, hooks, clock, random))
+                       local_address, unix_socket, happy_eyeballs_delay, dns_cache_ttl, proxy,
+                       verify_ssl, tls, http2, http2_prior_knowledge, http2_settings,
+                       max_response_bytes, max_header_bytes, max_header_count, decode_content,
+                       max_decoded_bytes, user_agent, raise_for_status, retry, circuit_breaker,
+                       hooks, clock, random))
 
 } // namespace nector::http

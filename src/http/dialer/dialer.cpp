@@ -5,6 +5,7 @@
 #include "http/dialer/tunnel.hpp"
 #include "http/errors/bridge.hpp"
 #include "http/errors/fail_point.hpp"
+#include "http/message/body.hpp"
 #include "http/wire/http1.hpp"
 #include "http/wire/http2.hpp"
 #include "nector/transport/errors.hpp"
@@ -12,6 +13,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -235,10 +237,51 @@ asio::awaitable<beast::tcp_stream> NetworkDialer::connect(
     co_return std::move(*stream);
 }
 
+asio::awaitable<beast::tcp_stream> NetworkDialer::connect_unix(std::string_view context) {
+    using namespace asio::experimental::awaitable_operators;
+    using unix_socket = asio::local::stream_protocol;
+    auto ex = co_await asio::this_coro::executor;
+    const std::string& path = options_.unix_socket;
+    // "@NAME": the abstract namespace, the name after a NUL byte.
+    const std::string name = path.front() == '@' ? std::string(1, '\0') + path.substr(1) : path;
+    const std::string where =
+        std::string(context) + ": connecting to the Unix socket \"" + printable(path) + "\"";
+    unix_socket::socket socket(ex);
+    asio::steady_timer timer(ex, options_.timeout.connect);
+    fail_point_timer(timer);
+    auto result = co_await (socket.async_connect(unix_socket::endpoint(name), nothrow) ||
+                            timer.async_wait(nothrow));
+    if (result.index() == 1)
+        throw_error(errc::connect_timeout, where + ": no answer within the connect timeout");
+    auto [ec] = std::get<0>(result);
+    fail_point(ec);
+    if (ec) {
+        const errc code = errc_of_io(ec, errc::connect_timeout);
+        throw_error(code == errc::connection_refused || code == errc::cancelled
+                        ? code
+                        : errc::connection_failed,
+                    where + ": " + ec.message());
+    }
+    // The wires run over a TCP socket type: the connected descriptor is handed to one. Reads,
+    // writes, polls and close are the same calls on both; TCP options are not set on it.
+    tcp::socket carrier(ex);
+    boost::system::error_code assign_error;
+    carrier.assign(tcp::v4(), socket.release(), assign_error);
+    if (assign_error) throw_error(errc::connection_failed, where + ": " + assign_error.message());
+    ++opened_;
+    co_return beast::tcp_stream(std::move(carrier));
+}
+
 asio::awaitable<std::shared_ptr<Connection>> NetworkDialer::dial(const Origin& origin,
                                                                  Timings& timings,
                                                                  std::string_view context) {
     const auto started = SteadyClock::now();
+    if (!options_.unix_socket.empty()) {
+        beast::tcp_stream stream = co_await connect_unix(context);
+        timings.connect = SteadyClock::now() - started;
+        auto connection = co_await speak(std::move(stream), origin, timings, context);
+        co_return connection;
+    }
     // Where the connection goes (connect_to), and its addresses (resolve, else DNS); through
     // a proxy, the proxy's addresses, and the destination is the tunnel's.
     const Destination to = destination(connect_to_, origin.host, origin.port);
@@ -278,7 +321,14 @@ asio::awaitable<std::shared_ptr<Connection>> NetworkDialer::dial(const Origin& o
         co_await socks5_tunnel(stream, *proxy, host, to.port, options_.timeout.connect, context);
     }
     timings.connect = SteadyClock::now() - connect_started;
+    auto connection = co_await speak(std::move(stream), origin, timings, context);
+    co_return connection;
+}
 
+asio::awaitable<std::shared_ptr<Connection>> NetworkDialer::speak(beast::tcp_stream stream,
+                                                                  const Origin& origin,
+                                                                  Timings& timings,
+                                                                  std::string_view context) {
     if (!origin.tls) {
         if (options_.http2_prior_knowledge) {
             co_return make_http2_connection(std::move(stream), limits_);

@@ -82,6 +82,13 @@ private:
     /// within the connect timeout.
     boost::asio::awaitable<std::vector<boost::asio::ip::tcp::endpoint>> addresses(
         const std::string& host, std::uint16_t port, std::string_view context);
+    /// A connection to Options::unix_socket, within the connect timeout.
+    boost::asio::awaitable<boost::beast::tcp_stream> connect_unix(std::string_view context);
+    /// TLS for https:// and the protocol choice on a connected stream.
+    boost::asio::awaitable<std::shared_ptr<Connection>> speak(boost::beast::tcp_stream stream,
+                                                              const Origin& origin,
+                                                              Timings& timings,
+                                                              std::string_view context);
     /// A DNS lookup within the connect timeout.
     boost::asio::awaitable<std::vector<boost::asio::ip::tcp::endpoint>> lookup(
         const std::string& host, std::uint16_t port, std::string_view context);

@@ -38,6 +38,13 @@ void validate(const Options& o) {
         if (d <= Duration::zero()) bad_option(std::string("timeout.") + name + " must be positive");
     }
     if (o.timeout.total < Duration::zero()) bad_option("timeout.total must not be negative");
+    // sockaddr_un's sun_path holds 108 bytes with the terminating NUL.
+    if (o.unix_socket.size() > 107 || o.unix_socket == "@" ||
+        o.unix_socket.find('\0') != std::string::npos) {
+        bad_option("unix_socket: \"" + printable(o.unix_socket) +
+                   "\" is not a socket path (at most 107 bytes, no NUL; \"@NAME\" for an abstract "
+                   "socket)");
+    }
     if (o.happy_eyeballs_delay <= Duration::zero())
         bad_option("happy_eyeballs_delay must be positive");
     if (o.dns_cache_ttl < Duration::zero()) bad_option("dns_cache_ttl must not be negative");
