@@ -46,6 +46,9 @@ std::string string_value(const std::string& key) {
         {"user_agent", "agent/2"},
         {"local_address", "127.0.0.1"},
         {"unix_socket", "/run/nector-test.sock"},
+        {"auth.user", "ada"},
+        {"auth.password", "s3cret"},
+        {"auth.token", "t0ken"},
         {"proxy.http", "http://127.0.0.1:3128"},
         {"proxy.https", "http://user:pass@127.0.0.1:3128"},
         {"proxy.all", "socks5h://127.0.0.1:1080"},
@@ -101,6 +104,8 @@ void collect(const std::string& key, const T& current, std::function<T&(http::Op
         out.push_back({key, "1.3", check(http::TlsVersion::tls1_3)});
     } else if constexpr (std::is_same_v<T, http::Jitter>) {
         out.push_back({key, "none", check(http::Jitter::none)});
+    } else if constexpr (std::is_same_v<T, http::AuthScheme>) {
+        out.push_back({key, "basic", check(http::AuthScheme::basic)});
     } else if constexpr (std::is_same_v<T, std::vector<int>>) {
         out.push_back({key, boost::json::array{418}, check(std::vector<int>{418})});
     } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {

@@ -40,6 +40,7 @@ struct Overrides {
     std::optional<Duration> happy_eyeballs_delay;
     std::optional<Duration> dns_cache_ttl;
     std::optional<ProxyOptions> proxy;
+    std::optional<Auth> auth;
     std::optional<bool> verify_ssl;
     std::optional<TlsOptions> tls;
     std::optional<bool> http2;
@@ -59,7 +60,7 @@ struct Overrides {
 BOOST_DESCRIBE_STRUCT(Overrides, (),
                       (headers, timeout, limits, retry, follow_redirects, max_redirects,
                        allow_insecure_redirects, sensitive_headers, resolve, connect_to,
-                       local_address, unix_socket, happy_eyeballs_delay, dns_cache_ttl, proxy,
+                       local_address, unix_socket, happy_eyeballs_delay, dns_cache_ttl, proxy, auth,
                        verify_ssl, tls, http2, max_response_bytes, raise_for_status, base_url,
                        http2_prior_knowledge, http2_settings, max_header_bytes, max_header_count,
                        decode_content, max_decoded_bytes, user_agent, circuit_breaker, hooks))

@@ -1,6 +1,7 @@
 // Options of HTTPTransport: timeouts, pool limits, TLS, redirects, protocol.
 #pragma once
 
+#include "nector/http/auth.hpp"
 #include "nector/http/circuit_breaker.hpp"
 #include "nector/http/duration.hpp"
 #include "nector/http/retry.hpp"
@@ -22,8 +23,9 @@ namespace nector::http {
 /// Timeouts by phase. connect, read and write are inactivity timeouts, as in httpx: read
 /// bounds the wait for the next bytes of a response, not the whole response.
 struct Timeout {
-    /// Name lookup, TCP connect (each address in turn gets the full time) and the TLS
-    /// handshake. Default 10 s.
+    /// Name lookup, TCP connect (each attempt at an address gets the full time; attempts
+    /// overlap, see happy_eyeballs_delay) and the TLS handshake; a proxy's answer to CONNECT
+    /// or SOCKS5. Default 10 s.
     Duration connect = std::chrono::seconds{10};
     /// Longest wait for the next bytes of a response. Default 10 s.
     Duration read = std::chrono::seconds{10};
@@ -205,6 +207,9 @@ struct Options {
     Duration dns_cache_ttl = std::chrono::seconds{60};
     /// Proxies, and whether the environment's proxy variables are read (on by default).
     ProxyOptions proxy{};
+    /// Credentials sent with requests: Auth::basic, Auth::bearer or Auth::digest
+    /// (docs/auth-and-cookies.md). Default: none.
+    Auth auth{};
     /// Verify the server's certificate and host name. Default true.
     bool verify_ssl = true;
     TlsOptions tls{};
@@ -257,7 +262,7 @@ struct Options {
 BOOST_DESCRIBE_STRUCT(Options, (),
                       (base_url, headers, timeout, limits, follow_redirects, max_redirects,
                        allow_insecure_redirects, sensitive_headers, resolve, connect_to,
-                       local_address, unix_socket, happy_eyeballs_delay, dns_cache_ttl, proxy,
+                       local_address, unix_socket, happy_eyeballs_delay, dns_cache_ttl, proxy, auth,
                        verify_ssl, tls, http2, http2_prior_knowledge, http2_settings,
                        max_response_bytes, max_header_bytes, max_header_count, decode_content,
                        max_decoded_bytes, user_agent, raise_for_status, retry, circuit_breaker,

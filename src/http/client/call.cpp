@@ -91,7 +91,15 @@ asio::awaitable<Result> RetryLayer::operator()(HttpMessage message,
         ++metrics_.attempts;
         ++state.attempts;
         if (retries > 0) state.response = Response{}; // each attempt starts afresh
-        Exchanged x = co_await attempt_(p, state);
+        // The auth layer's frame only when it has work (digest auth).
+        Exchanged x;
+        if (auth_.active()) {
+            Exchanged answered = co_await auth_(p, state);
+            x = std::move(answered);
+        } else {
+            Exchanged plain = co_await attempt_(p, state);
+            x = std::move(plain);
+        }
         // Most responses are final: the redirect layer's frame is made only for a redirect.
         if (x.responded() && !redirects_.is_final(p, state.response)) {
             x = co_await redirects_.follow(p, std::move(x), state);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "http/client/attempt.hpp"
+#include "http/client/auth.hpp"
 #include "http/client/breaker.hpp"
 #include "http/client/exchange.hpp"
 #include "http/client/prepare.hpp"
@@ -28,11 +29,13 @@ void check_connected(bool connected, const HttpMessage& message);
 
 class RetryLayer {
 public:
-    RetryLayer(BreakerLayer& breaker, RedirectLayer& redirects, AttemptLayer& attempt,
-               const Preparer& prepare, const Options& options, ResilienceRegistry& resilience,
-               Metrics& metrics, boost::asio::any_io_executor executor, const bool& connected)
+    RetryLayer(BreakerLayer& breaker, RedirectLayer& redirects, AuthLayer& auth,
+               AttemptLayer& attempt, const Preparer& prepare, const Options& options,
+               ResilienceRegistry& resilience, Metrics& metrics,
+               boost::asio::any_io_executor executor, const bool& connected)
         : breaker_(breaker),
           redirects_(redirects),
+          auth_(auth),
           attempt_(attempt),
           prepare_(prepare),
           options_(options),
@@ -58,6 +61,7 @@ private:
 
     BreakerLayer& breaker_;
     RedirectLayer& redirects_;
+    AuthLayer& auth_;
     AttemptLayer& attempt_;
     const Preparer& prepare_;
     const Options& options_;

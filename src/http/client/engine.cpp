@@ -67,9 +67,10 @@ Engine::~Engine() = default;
 
 Engine::Layers::Layers(Engine& e, const asio::any_io_executor& ex)
     : attempt(*e.pool_, e.options, e.wire_limits_, e.metrics),
+      auth(attempt, e.options),
       redirects(attempt, e.options),
       breaker(*e.resilience, e.metrics),
-      retry(breaker, redirects, attempt, e.prepare_, e.options, *e.resilience, e.metrics, ex,
+      retry(breaker, redirects, auth, attempt, e.prepare_, e.options, *e.resilience, e.metrics, ex,
             e.connected),
       deadline(retry, e.options, ex) {}
 

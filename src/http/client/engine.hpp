@@ -65,6 +65,7 @@ private:
     struct Layers {
         Layers(Engine& e, const boost::asio::any_io_executor& executor);
         AttemptLayer attempt;
+        AuthLayer auth;
         RedirectLayer redirects;
         BreakerLayer breaker;
         RetryLayer retry;

@@ -11,14 +11,6 @@
 #include <string>
 
 namespace nector::http::detail {
-namespace {
-
-std::string basic_credentials(std::string_view userinfo) {
-    return "Basic " + nector::detail::base64_encode(as_bytes(userinfo));
-}
-
-} // namespace
-
 Preparer::Preparer(const Options& options) : options_(options) {
     default_headers_ = options.headers;
     default_headers_.erase("Content-Length");
@@ -27,6 +19,14 @@ Preparer::Preparer(const Options& options) : options_(options) {
         default_headers_.set("User-Agent", options.user_agent);
     }
     if (!default_headers_.contains("Accept")) default_headers_.set("Accept", "*/*");
+    // Basic and Bearer credentials go with every request, as a default header (dropped by a
+    // redirect to another origin, overridden by a request's own or its URL's).
+    const AuthScheme scheme = effective_scheme(options.auth);
+    if (scheme == AuthScheme::basic && !default_headers_.contains("Authorization")) {
+        default_headers_.set("Authorization", basic_auth(options.auth.user, options.auth.password));
+    } else if (scheme == AuthScheme::bearer && !default_headers_.contains("Authorization")) {
+        default_headers_.set("Authorization", bearer_auth(options.auth.token));
+    }
     if (options.decode_content && !default_headers_.contains("Accept-Encoding")) {
         default_headers_.set("Accept-Encoding", std::string(accept_encoding()));
     }
@@ -66,8 +66,10 @@ Prepared Preparer::operator()(HttpMessage& message) const {
         if (!content_type.empty() && !p.headers().contains("Content-Type")) {
             p.mutable_headers().set("Content-Type", std::string(content_type));
         }
-        if (!p.target.userinfo.empty() && !p.headers().contains("Authorization")) {
-            p.mutable_headers().set("Authorization", basic_credentials(p.target.userinfo));
+        // A URL's credentials are for this request: over the transport's own (default
+        // headers, Options::auth), not over the request's Authorization.
+        if (!p.target.userinfo.empty() && !message.headers.contains("Authorization")) {
+            p.mutable_headers().set("Authorization", "Basic " + nector::detail::base64_encode(as_bytes(p.target.userinfo)));
         }
         if (defaults_valid_) {
             for (const auto& [name, value] : message.headers) validate_header(name, value);

@@ -197,6 +197,12 @@ void read_value(const std::string& key, const json::value& v, Jitter& out) {
     }
 }
 
+void read_value(const std::string& key, const json::value& v, AuthScheme& out) {
+    if (!v.is_string() || !describe::enum_from_string(std::string(v.get_string()).c_str(), out)) {
+        bad(key, "must be automatic, basic, bearer or digest");
+    }
+}
+
 // "timeout": one number sets every phase and no total, like httpx's Timeout(5.0).
 void read_value(const std::string& key, const json::value& v, Timeout& out) {
     if (v.is_number()) {

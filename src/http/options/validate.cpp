@@ -8,6 +8,7 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include <algorithm>
 #include <array>
 #include <stdexcept>
 #include <string>
@@ -100,6 +101,30 @@ void validate(const Options& o) {
     check_entries(o.resolve, "resolve", parse_resolve, "HOST:PORT:ADDRESS[,ADDRESS...]");
     check_entries(o.connect_to, "connect_to", parse_connect_to,
                   "HOST:PORT:CONNECT-HOST:CONNECT-PORT");
+    const Auth& a = o.auth;
+    const auto control = [](const std::string& text) {
+        return std::any_of(text.begin(), text.end(), [](char c) {
+            return static_cast<unsigned char>(c) < 0x20 || c == 0x7F;
+        });
+    };
+    const AuthScheme scheme = effective_scheme(a);
+    if (a.scheme == AuthScheme::automatic && !a.token.empty() &&
+        (!a.user.empty() || !a.password.empty())) {
+        bad_option("auth: both a token and a user or password: set auth.scheme to say which");
+    }
+    if ((scheme == AuthScheme::basic || scheme == AuthScheme::digest) &&
+        (control(a.user) || control(a.password))) {
+        bad_option("auth: the user and password must not hold control characters");
+    }
+    if (scheme == AuthScheme::basic && a.user.find(':') != std::string::npos) {
+        bad_option("auth.user: a Basic user name cannot hold ':' (RFC 7617)");
+    }
+    if (a.scheme == AuthScheme::digest && a.user.empty())
+        bad_option("auth.user: digest needs a user");
+    if (scheme == AuthScheme::bearer &&
+        (a.token.empty() || control(a.token) || a.token.find(' ') != std::string::npos)) {
+        bad_option("auth.token: a bearer token is one word of visible characters");
+    }
     // The proxy fields as set (the environment is read when the transport's dialer is made).
     (void)proxies_of(o.proxy, [](const char*) -> const char* { return nullptr; });
     for (const auto& name : o.sensitive_headers) {
