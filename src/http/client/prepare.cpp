@@ -69,7 +69,8 @@ Prepared Preparer::operator()(HttpMessage& message) const {
         // A URL's credentials are for this request: over the transport's own (default
         // headers, Options::auth), not over the request's Authorization.
         if (!p.target.userinfo.empty() && !message.headers.contains("Authorization")) {
-            p.mutable_headers().set("Authorization", "Basic " + nector::detail::base64_encode(as_bytes(p.target.userinfo)));
+            p.mutable_headers().set("Authorization", "Basic " + nector::detail::base64_encode(
+                                                                    as_bytes(p.target.userinfo)));
         }
         if (defaults_valid_) {
             for (const auto& [name, value] : message.headers) validate_header(name, value);
