@@ -22,6 +22,9 @@ struct Metrics {
     /// DNS lookups made (names answered by Options::resolve, a literal address, localhost or
     /// the DNS cache need none).
     std::uint64_t name_lookups = 0;
+    /// TLS handshakes completed, and how many of them resumed a session.
+    std::uint64_t tls_handshakes = 0;
+    std::uint64_t tls_resumed = 0;
     /// Requests sent again, within an attempt, because the server had not processed them:
     /// a stale keep-alive connection, an HTTP/2 REFUSED_STREAM or GOAWAY.
     std::uint64_t replays = 0;

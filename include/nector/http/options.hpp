@@ -74,9 +74,15 @@ struct TlsOptions {
     std::string key_pem;
     /// Oldest protocol version accepted. Default TLS 1.2.
     TlsVersion min_version = TlsVersion::tls1_2;
+    /// Keep the sessions servers give (TLS 1.2 session ids, TLS 1.3 tickets) per host and
+    /// port, and offer them on the next connection there, as curl and browsers do: the
+    /// handshake then skips the certificate. Response::timings.tls_resumed and
+    /// Metrics::tls_resumed show it. Default true.
+    bool session_resumption = true;
 };
 BOOST_DESCRIBE_STRUCT(TlsOptions, (),
-                      (ca_file, ca_pem, cert_file, key_file, cert_pem, key_pem, min_version))
+                      (ca_file, ca_pem, cert_file, key_file, cert_pem, key_pem, min_version,
+                       session_resumption))
 
 /// HTTP/2 tuning. The defaults suit both many small exchanges and bulk downloads.
 struct Http2Settings {

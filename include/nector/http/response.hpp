@@ -21,9 +21,12 @@ std::string_view to_string(Version v) noexcept;
 /// Where the time of one exchange went. Phases that did not happen (dns, connect and tls
 /// on a reused connection) are zero.
 struct Timings {
-    Duration dns{};        ///< name lookup
-    Duration connect{};    ///< TCP connect
-    Duration tls{};        ///< TLS handshake
+    Duration dns{};     ///< name lookup
+    Duration connect{}; ///< TCP connect
+    Duration tls{};     ///< TLS handshake
+    /// The TLS handshake resumed a session the server gave an earlier connection
+    /// (TlsOptions::session_resumption): no certificate was sent.
+    bool tls_resumed = false;
     Duration first_byte{}; ///< from sending the request to the first response byte
     Duration total{};      ///< the whole exchange, connection set-up included
 };

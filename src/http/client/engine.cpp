@@ -102,6 +102,8 @@ Metrics Engine::snapshot() const {
     m.open_connections = pool_ ? pool_->open_connections() : 0;
     m.connections_opened = pool_ ? pool_->connections_opened() : 0;
     m.name_lookups = pool_ ? pool_->name_lookups() : 0;
+    m.tls_handshakes = pool_ ? pool_->tls_handshakes() : 0;
+    m.tls_resumed = pool_ ? pool_->tls_resumed() : 0;
     return m;
 }
 

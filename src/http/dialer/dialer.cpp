@@ -2,6 +2,7 @@
 
 #include "http/dialer/happy_eyeballs.hpp"
 #include "http/dialer/tls.hpp"
+#include "http/dialer/tls_sessions.hpp"
 #include "http/dialer/tunnel.hpp"
 #include "http/errors/bridge.hpp"
 #include "http/errors/fail_point.hpp"
@@ -337,8 +338,16 @@ asio::awaitable<std::shared_ptr<Connection>> NetworkDialer::speak(beast::tcp_str
     }
     const auto tls_started = SteadyClock::now();
     TlsStream tls(std::move(stream), tls_context());
+    if (options_.tls.session_resumption) {
+        if (!sessions_) sessions_ = std::make_shared<TlsSessions>();
+        (void)sessions_->prepare(tls.native_handle(),
+                                 origin.host + ":" + std::to_string(origin.port));
+    }
     co_await tls_handshake(tls, origin.host, options_, context);
     timings.tls = SteadyClock::now() - tls_started;
+    timings.tls_resumed = SSL_session_reused(tls.native_handle()) == 1;
+    ++tls_handshakes_;
+    if (timings.tls_resumed) ++tls_resumed_;
     if (negotiated_h2(tls)) co_return make_http2_connection(std::move(tls), limits_);
     co_return make_http1_connection(std::move(tls));
 }

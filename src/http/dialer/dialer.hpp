@@ -6,6 +6,7 @@
 // client/.
 #pragma once
 
+#include "http/dialer/tls_sessions.hpp"
 #include "http/message/url.hpp"
 #include "http/options/addressing.hpp"
 #include "http/options/proxy.hpp"
@@ -51,6 +52,9 @@ public:
     virtual std::size_t connections_opened() const noexcept = 0;
     /// Name lookups made so far (Metrics::name_lookups).
     virtual std::size_t name_lookups() const noexcept { return 0; }
+    /// TLS handshakes completed, and those that resumed a session (Metrics).
+    virtual std::size_t tls_handshakes() const noexcept { return 0; }
+    virtual std::size_t tls_resumed() const noexcept { return 0; }
 };
 
 /// The dialer of a transport: Options::connect_to and Options::resolve first, then DNS
@@ -73,6 +77,8 @@ public:
     bool expects_multiplexed(const Origin& origin) const noexcept override;
     std::size_t connections_opened() const noexcept override { return opened_; }
     std::size_t name_lookups() const noexcept override { return lookups_made_; }
+    std::size_t tls_handshakes() const noexcept override { return tls_handshakes_; }
+    std::size_t tls_resumed() const noexcept override { return tls_resumed_; }
 
 private:
     /// The TLS context, with the system CA store loaded on first use when verification
@@ -128,6 +134,9 @@ private:
     std::unordered_map<std::string, CachedAddresses> dns_cache_; ///< by "host:port"
     std::unordered_map<std::string, std::shared_ptr<PendingLookup>> lookups_;
     std::size_t lookups_made_ = 0;
+    std::shared_ptr<TlsSessions> sessions_; ///< made on the first TLS connection
+    std::size_t tls_handshakes_ = 0;
+    std::size_t tls_resumed_ = 0;
 };
 
 } // namespace nector::http::detail

@@ -1,5 +1,6 @@
 #include "http/dialer/tls.hpp"
 
+#include "http/dialer/tls_sessions.hpp"
 #include "http/errors/bridge.hpp"
 #include "http/errors/fail_point.hpp"
 #include "http/message/body.hpp"
@@ -79,6 +80,7 @@ std::shared_ptr<ssl::context> make_tls_context(const Options& o) {
         throw ConfigurationError(errc::invalid_configuration,
                                  "HTTPTransport options: TLS: OpenSSL refused the ALPN list");
     }
+    if (o.tls.session_resumption) TlsSessions::enable(native);
     return ctx;
 }
 

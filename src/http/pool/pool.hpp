@@ -97,6 +97,8 @@ public:
     std::size_t connections_opened() const noexcept { return dialer_->connections_opened(); }
     /// DNS lookups the dialer made.
     std::size_t name_lookups() const noexcept { return dialer_->name_lookups(); }
+    std::size_t tls_handshakes() const noexcept { return dialer_->tls_handshakes(); }
+    std::size_t tls_resumed() const noexcept { return dialer_->tls_resumed(); }
     std::size_t idle_connections() const noexcept { return idle_.size(); }
     std::size_t multiplexed_connections() const noexcept { return shared_.size(); }
 
