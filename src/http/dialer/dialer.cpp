@@ -147,6 +147,8 @@ asio::awaitable<std::vector<tcp::endpoint>> NetworkDialer::cached_lookup(const s
         if (!shared->finished) {
             throw_error(errc::cancelled, std::string(context) + ": cancelled during name lookup");
         }
+        // Its caller was cancelled: that says nothing of this call, which looks up itself.
+        if (shared->error && code_of(shared->error) == errc::cancelled) continue;
         if (shared->error) std::rethrow_exception(shared->error);
         co_return shared->endpoints;
     }
