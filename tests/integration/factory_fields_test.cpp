@@ -250,6 +250,11 @@ TEST(Factory, EveryOverridesFieldTakesEffectOrIsRefused) {
             took_effect = [](const http::Options& opts) {
                 return opts.headers.get("X-Override") == "1";
             };
+        } else if constexpr (std::is_same_v<typename Type::value_type,
+                                            std::shared_ptr<http::CookieJar>>) {
+            auto jar = std::make_shared<http::CookieJar>();
+            overrides.cookies = jar;
+            took_effect = [jar](const http::Options& opts) { return opts.cookies == jar; };
         } else if constexpr (std::is_same_v<typename Type::value_type, http::Hooks>) {
             overrides.hooks.emplace().on_request = [](const http::HttpMessage&) {};
             took_effect = [](const http::Options& opts) { return bool(opts.hooks.on_request); };

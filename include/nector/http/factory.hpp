@@ -41,6 +41,7 @@ struct Overrides {
     std::optional<Duration> dns_cache_ttl;
     std::optional<ProxyOptions> proxy;
     std::optional<Auth> auth;
+    std::optional<std::shared_ptr<CookieJar>> cookies;
     std::optional<bool> verify_ssl;
     std::optional<TlsOptions> tls;
     std::optional<bool> http2;
@@ -61,9 +62,10 @@ BOOST_DESCRIBE_STRUCT(Overrides, (),
                       (headers, timeout, limits, retry, follow_redirects, max_redirects,
                        allow_insecure_redirects, sensitive_headers, resolve, connect_to,
                        local_address, unix_socket, happy_eyeballs_delay, dns_cache_ttl, proxy, auth,
-                       verify_ssl, tls, http2, max_response_bytes, raise_for_status, base_url,
-                       http2_prior_knowledge, http2_settings, max_header_bytes, max_header_count,
-                       decode_content, max_decoded_bytes, user_agent, circuit_breaker, hooks))
+                       cookies, verify_ssl, tls, http2, max_response_bytes, raise_for_status,
+                       base_url, http2_prior_knowledge, http2_settings, max_header_bytes,
+                       max_header_count, decode_content, max_decoded_bytes, user_agent,
+                       circuit_breaker, hooks))
 
 namespace detail {
 /// `options` with `overrides` applied, field by field from their one description.

@@ -3,6 +3,7 @@
 
 #include "nector/http/auth.hpp"
 #include "nector/http/circuit_breaker.hpp"
+#include "nector/http/cookies.hpp"
 #include "nector/http/duration.hpp"
 #include "nector/http/retry.hpp"
 #include "nector/transport/headers.hpp"
@@ -14,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -216,6 +218,11 @@ struct Options {
     /// Credentials sent with requests: Auth::basic, Auth::bearer or Auth::digest
     /// (docs/auth-and-cookies.md). Default: none.
     Auth auth{};
+    /// A cookie jar: Set-Cookie fields of every response (redirects' included) are stored in
+    /// it and requests carry the cookies their URL matches (unless they set Cookie
+    /// themselves). Share one among transports by handing each the same jar. Default: none,
+    /// no cookies kept (docs/auth-and-cookies.md).
+    std::shared_ptr<CookieJar> cookies;
     /// Verify the server's certificate and host name. Default true.
     bool verify_ssl = true;
     TlsOptions tls{};
@@ -269,7 +276,7 @@ BOOST_DESCRIBE_STRUCT(Options, (),
                       (base_url, headers, timeout, limits, follow_redirects, max_redirects,
                        allow_insecure_redirects, sensitive_headers, resolve, connect_to,
                        local_address, unix_socket, happy_eyeballs_delay, dns_cache_ttl, proxy, auth,
-                       verify_ssl, tls, http2, http2_prior_knowledge, http2_settings,
+                       cookies, verify_ssl, tls, http2, http2_prior_knowledge, http2_settings,
                        max_response_bytes, max_header_bytes, max_header_count, decode_content,
                        max_decoded_bytes, user_agent, raise_for_status, retry, circuit_breaker,
                        hooks, clock, random))

@@ -114,6 +114,23 @@ asio::awaitable<bool> PendingBody::read_before_deadline(std::string& raw, std::s
     co_return *outcome.result;
 }
 
+std::unique_ptr<Headers> AttemptLayer::with_cookies(const Prepared& p) const {
+    if (p.headers().contains("Cookie")) return nullptr; // the request's own
+    std::string cookies = options_.cookies->header_for(p.target.origin.host, p.target.target,
+                                                       p.target.origin.tls, options_.clock.wall());
+    if (cookies.empty()) return nullptr;
+    auto headers = std::make_unique<Headers>(p.headers());
+    headers->set("Cookie", std::move(cookies));
+    return headers;
+}
+
+void AttemptLayer::keep_cookies(const Prepared& p, const Response& response) const {
+    for (const std::string_view field : response.headers.get_all("Set-Cookie")) {
+        (void)options_.cookies->store(p.target.origin.host, p.target.target, p.target.origin.tls,
+                                      field, options_.clock.wall());
+    }
+}
+
 asio::awaitable<Exchanged> AttemptLayer::operator()(const Prepared& p, CallState& call) {
     const std::string_view method = p.method;
     const Target& target = p.target;
@@ -123,6 +140,9 @@ asio::awaitable<Exchanged> AttemptLayer::operator()(const Prepared& p, CallState
     bool replayed_stale = false;
     bool replayed_refused = false;
     Exchanged result;
+    // With a cookie jar: the request's headers and its cookies (a pointer: the frame stays
+    // small for calls without one).
+    const std::unique_ptr<Headers> cookied = options_.cookies ? with_cookies(p) : nullptr;
     Response& response = call.response; // empty: the layers above start each attempt afresh
     for (bool first = true;; first = false) {
         if (!first) response = Response{}; // a replay starts afresh
@@ -132,7 +152,7 @@ asio::awaitable<Exchanged> AttemptLayer::operator()(const Prepared& p, CallState
         std::exception_ptr failure;
         Exchange ex{.method = method,
                     .target = &target,
-                    .headers = &p.headers(),
+                    .headers = cookied ? cookied.get() : &p.headers(),
                     .body = p.body,
                     .upload = p.upload,
                     .limits = &limits_,
@@ -172,6 +192,7 @@ asio::awaitable<Exchanged> AttemptLayer::operator()(const Prepared& p, CallState
             result.error = std::move(failure);
             co_return result;
         }
+        if (options_.cookies) keep_cookies(p, response);
         try {
             if (ex.body_reader) {
                 const bool redirect = options_.follow_redirects && response.is_redirect() &&

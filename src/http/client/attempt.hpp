@@ -4,6 +4,8 @@
 // client room.
 #pragma once
 
+#include <memory>
+
 #include "http/client/exchange.hpp"
 #include "http/wire/connection.hpp"
 #include "nector/http/metrics.hpp"
@@ -26,6 +28,11 @@ private:
     /// Decodes a whole buffered body per its Content-Encoding (when decode_content is on),
     /// bounded by max_response_bytes.
     void decode(Response& response, std::string_view context) const;
+    /// With Options::cookies: `p`'s headers with the Cookie field its URL matches, or null
+    /// when none matches or the request sets Cookie itself.
+    std::unique_ptr<Headers> with_cookies(const Prepared& p) const;
+    /// With Options::cookies: the response's Set-Cookie fields stored.
+    void keep_cookies(const Prepared& p, const Response& response) const;
 
     Pool& pool_;
     const Options& options_;

@@ -236,7 +236,7 @@ void read_value(const std::string& key, const json::value& v, RetryPolicy& out) 
 template <class T>
 void read(const std::string& key, const json::value& v, T& out) {
     if constexpr (std::is_same_v<T, Hooks> || std::is_same_v<T, Clock> ||
-                  std::is_same_v<T, Randomness>) {
+                  std::is_same_v<T, Randomness> || std::is_same_v<T, std::shared_ptr<CookieJar>>) {
         bad(key, "is code, not configuration: set it in Options, not in JSON");
     } else if constexpr (requires { read_value(key, v, out); }) {
         read_value(key, v, out);
