@@ -554,20 +554,6 @@ std::optional<Coding> coding_named(std::string_view lower) noexcept {
     return std::nullopt;
 }
 
-std::string_view trim(std::string_view text) noexcept {
-    const auto first = text.find_first_not_of(" \t");
-    if (first == std::string_view::npos) return {};
-    return text.substr(first, text.find_last_not_of(" \t") - first + 1);
-}
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    for (char& c : out) {
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    return out;
-}
-
 std::string prefixed(std::string_view context, const std::string& text) {
     return context.empty() ? text : std::string(context) + ": " + text;
 }

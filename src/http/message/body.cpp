@@ -463,4 +463,12 @@ std::string printable(std::string_view text) {
     return out;
 }
 
+std::string lower(std::string_view text) {
+    std::string out(text);
+    for (char& c : out) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    return out;
+}
+
 } // namespace nector::http::detail

@@ -121,4 +121,15 @@ void validate_header(std::string_view name, std::string_view value);
 /// cut after 100 bytes with "...".
 std::string printable(std::string_view text);
 
+/// `text` without leading and trailing spaces and tabs (HTTP's optional whitespace).
+/// Inline: the response reader trims every header field with it.
+inline std::string_view trim(std::string_view text) noexcept {
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+    return text;
+}
+
+/// `text` with ASCII letters in lower case.
+std::string lower(std::string_view text);
+
 } // namespace nector::http::detail

@@ -1,7 +1,7 @@
 #include "http/options/proxy.hpp"
 
-#include "detail/base64.hpp"
 #include "http/message/body.hpp"
+#include "nector/http/auth.hpp"
 #include "nector/transport/errors.hpp"
 #include "nector/transport/headers.hpp"
 
@@ -16,19 +16,6 @@
 
 namespace nector::http::detail {
 namespace {
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
-std::string_view trim(std::string_view text) {
-    const auto first = text.find_first_not_of(" \t");
-    if (first == std::string_view::npos) return {};
-    return text.substr(first, text.find_last_not_of(" \t") - first + 1);
-}
 
 // A port of 1-65535, else nullopt.
 std::optional<std::uint16_t> port_number(std::string_view text) {
@@ -88,8 +75,7 @@ ProxyUrl parse_proxy(std::string_view url) {
         if (p.kind != ProxyUrl::Kind::http) {
             refuse("SOCKS5 proxies with credentials are not supported (only no authentication)");
         }
-        const std::string credentials = u.user() + ":" + u.password();
-        p.authorization = "Basic " + nector::detail::base64_encode(as_bytes(credentials));
+        p.authorization = basic_auth(u.user(), u.password());
     }
     const bool v6 = u.host_type() == boost::urls::host_type::ipv6;
     p.display = scheme + "://" + (v6 ? "[" + p.host + "]" : p.host) + ":" + std::to_string(p.port);

@@ -29,12 +29,6 @@ constexpr std::array<bool, 256> token_table = [] {
 bool is_token_char(char c) noexcept { return token_table[static_cast<unsigned char>(c)]; }
 bool is_space(char c) noexcept { return c == ' ' || c == '\t'; }
 
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-    return s;
-}
-
 char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
 
 /// `s` equals `lower_word` (lower case) ignoring case.
