@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <future>
 #include <sstream>
 
 namespace nector::test {
@@ -596,6 +597,8 @@ TEST(Stream, ASlowReaderHoldsTheHttp11ServerBack) {
     // The server writes 64 MiB a MiB at a time; the client reads one chunk and waits. Only
     // the socket buffers (a few MiB) can fill meanwhile.
     std::atomic<int> written{0};
+    std::promise<void> finished; // the handler's last write may complete after the client
+    std::future<void> handler_done = finished.get_future(); // has read its bytes
     TestServer server([&](TestConnection& c) -> asio::awaitable<void> {
         if (!co_await c.read_request()) co_return;
         co_await c.write("HTTP/1.1 200 OK\r\nContent-Length: 67108864\r\n\r\n");
@@ -604,6 +607,7 @@ TEST(Stream, ASlowReaderHoldsTheHttp11ServerBack) {
             co_await c.write(mib);
             ++written;
         }
+        finished.set_value();
     });
     run([&]() -> asio::awaitable<void> {
         HTTPTransport<> t;
@@ -620,6 +624,7 @@ TEST(Stream, ASlowReaderHoldsTheHttp11ServerBack) {
         while (auto chunk = co_await s.next()) total += chunk->size();
         EXPECT_GT(total, 60u << 20);
     }());
+    ASSERT_EQ(handler_done.wait_for(10s), std::future_status::ready);
     EXPECT_EQ(written.load(), 64);
 }
 
