@@ -823,31 +823,6 @@ TEST(Http1, AsyncRequestCompletesWithErrorCodeAndResponse) {
     EXPECT_EQ(results[1].second.body, "gone");
 }
 
-TEST(Http1, AsyncRequestSupportsCancellationSlots) {
-    asio::io_context io;
-    Arrival arrived(io.get_executor());
-    TestServer server([&](TestConnection& c) -> asio::awaitable<void> {
-        while (auto request = co_await c.read_request()) {
-            arrived.signal();
-            co_await c.delay(10s);
-        }
-    });
-    HTTPTransport<> t(io.get_executor(), {.base_url = server.url()});
-    asio::cancellation_signal signal;
-    std::optional<std::error_code> result;
-    asio::co_spawn(io, t.connect(), [&](std::exception_ptr) {
-        t.async_request({.url = "/"},
-                        asio::bind_cancellation_slot(
-                            signal.slot(), [&](std::error_code ec, Response) { result = ec; }));
-        // Cancelled once the server has the request.
-        asio::co_spawn(io, arrived.wait(),
-                       [&](std::exception_ptr) { signal.emit(asio::cancellation_type::terminal); });
-    });
-    io.run();
-    ASSERT_TRUE(result);
-    EXPECT_EQ(*result, condition::cancelled) << result->message();
-}
-
 TEST(Http1, LifecycleErrorsAndIdempotence) {
     TestServer server(TestServer::respond(ok()));
     run([&]() -> asio::awaitable<void> {

@@ -9,13 +9,16 @@
 #include "nector/http/resilience.hpp"
 #include "nector/http/response.hpp"
 #include "nector/http/stream.hpp"
+#include "nector/transport/errors.hpp"
 #include "nector/transport/protocol.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/value.hpp>
@@ -165,25 +168,98 @@ public:
                                    .json = std::move(body)});
     }
 
+    // Completion-token forms (Asio's universal model: a callback, use_future,
+    // use_awaitable, as_tuple(...), deferred, ...). Each runs its operation on the
+    // transport's executor and completes through the handler's associated executor (the
+    // transport's executor when it has none), so a plain callback runs on the thread that
+    // runs the transport's io_context. (Before the transport is bound to an executor, the
+    // operation fails with not_connected on the handler's associated executor.)
+    //
+    // Errors are codes, not exceptions: a boost::system::error_code, as Asio's tokens
+    // expect (use_future and use_awaitable throw it as boost::system::system_error), that
+    // converts to the std::error_code of the typed error and compares equal to its
+    // nector::errc (errc::connect_timeout, errc::http_not_found, ...); a cancelled operation
+    // gives operation_aborted. A bound cancellation slot cancels the operation as cancelling
+    // its coroutine would.
+
+    /// connect() with a completion token: void(boost::system::error_code). The transport binds to
+    /// the executor it was made with or, if none, to `executor`.
+    template <class Token>
+    auto async_connect(boost::asio::any_io_executor executor, Token&& token) {
+        return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+            [this](auto handler, boost::asio::any_io_executor ex) {
+                launch(core_.bound_executor().value_or(ex), core_.connect(), std::move(handler));
+            },
+            token, std::move(executor));
+    }
+    /// async_connect() on the executor the transport was made with (a transport made
+    /// without one completes with errc::not_connected: use the overload above).
+    template <class Token>
+    auto async_connect(Token&& token) {
+        return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+            [this](auto handler) {
+                std::optional<boost::asio::any_io_executor> ex = core_.bound_executor();
+                if (!ex) {
+                    launch(boost::asio::get_associated_executor(handler), no_executor(),
+                           std::move(handler));
+                    return;
+                }
+                launch(*ex, core_.connect(), std::move(handler));
+            },
+            token);
+    }
+    /// disconnect() with a completion token: void(boost::system::error_code).
+    template <class Token>
+    auto async_disconnect(Token&& token) {
+        return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+            [this](auto handler) { launch_on_transport(core_.disconnect(), std::move(handler)); },
+            token);
+    }
     /// request() with a completion token; the handler's signature is
-    /// void(std::error_code, Response). A status error completes with its code
+    /// void(boost::system::error_code, Response). A status error completes with its code
     /// (e.g. errc::http_not_found) and the response. Needs connect() first.
     template <class Token>
     auto async_request(HttpMessage message, Token&& token) {
-        return boost::asio::async_initiate<Token, void(std::error_code, Response)>(
+        return boost::asio::async_initiate<Token, void(boost::system::error_code, Response)>(
             [this](auto handler, HttpMessage m) {
-                auto slot = boost::asio::get_associated_cancellation_slot(handler);
-                boost::asio::co_spawn(
-                    core_.executor(), core_.request(std::move(m)),
-                    boost::asio::bind_cancellation_slot(
-                        slot,
-                        [h = std::move(handler)](const std::exception_ptr& e, Response r) mutable {
-                            std::error_code ec;
-                            if (e) ec = error_code_of(e, r);
-                            std::move(h)(ec, std::move(r));
-                        }));
+                launch_on_transport(request(std::move(m)), std::move(handler));
             },
             token, std::move(message));
+    }
+    /// send() with a completion token: void(boost::system::error_code). A status error completes
+    /// with its code and queues nothing.
+    template <class Token>
+    auto async_send(M message, Token&& token) {
+        return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+            [this](auto handler, M m) {
+                launch_on_transport(send(std::move(m)), std::move(handler));
+            },
+            token, std::move(message));
+    }
+    /// receive() with a completion token: void(boost::system::error_code, std::optional<M>)
+    /// (nullopt when no exchange is waiting; DeserializationError's code when the body is not an
+    /// M).
+    template <class Token>
+    auto async_receive(Token&& token) {
+        return boost::asio::async_initiate<Token,
+                                           void(boost::system::error_code, std::optional<M>)>(
+            [this](auto handler) { launch_on_transport(receive(), std::move(handler)); }, token);
+    }
+    /// stream() with a completion token: void(boost::system::error_code, ResponseStream). A status
+    /// error completes with its code and a stream of the error response (its body read
+    /// whole); other errors with an empty stream (status 0, done()).
+    template <class Token>
+    auto async_stream(HttpMessage message, Token&& token) {
+        return boost::asio::async_initiate<Token, void(boost::system::error_code, ResponseStream)>(
+            [this](auto handler, HttpMessage m) {
+                launch_on_transport(stream(std::move(m)), std::move(handler));
+            },
+            token, std::move(message));
+    }
+    /// stream_response() with a completion token, as async_stream().
+    template <class Token>
+    auto async_stream_response(M message, Token&& token) {
+        return async_stream(detail::to_http_message(message), std::forward<Token>(token));
     }
 
     /// The options the transport was made with, validated.
@@ -196,6 +272,76 @@ public:
     Metrics metrics() const { return core_.metrics(); }
 
 private:
+    /// Runs `operation` on `executor` and completes `handler` with its outcome as codes.
+    template <class T, class Handler>
+    static void launch(const boost::asio::any_io_executor& executor,
+                       boost::asio::awaitable<T> operation, Handler handler) {
+        auto slot = boost::asio::get_associated_cancellation_slot(handler);
+        auto handler_executor = boost::asio::get_associated_executor(handler, executor);
+        if constexpr (std::is_void_v<T>) {
+            boost::asio::co_spawn(
+                executor, std::move(operation),
+                boost::asio::bind_cancellation_slot(
+                    slot, boost::asio::bind_executor(
+                              handler_executor,
+                              [h = std::move(handler)](const std::exception_ptr& e) mutable {
+                                  Response ignored;
+                                  std::error_code ec;
+                                  if (e) ec = error_code_of(e, ignored);
+                                  std::move(h)(detail::asio_code(ec));
+                              })));
+        } else {
+            boost::asio::co_spawn(
+                executor, outcome_of(std::move(operation)),
+                boost::asio::bind_cancellation_slot(
+                    slot, boost::asio::bind_executor(
+                              handler_executor,
+                              [h = std::move(handler), executor](const std::exception_ptr& e,
+                                                                 detail::Completed<T> c) mutable {
+                                  Response status_response;
+                                  std::error_code ec;
+                                  if (e) ec = error_code_of(e, status_response);
+                                  if (c.error) ec = error_code_of(c.error, status_response);
+                                  if (ec) {
+                                      std::move(h)(detail::asio_code(ec),
+                                                   detail::failed_value<T>(
+                                                       std::move(status_response), executor));
+                                  } else {
+                                      std::move(h)(boost::system::error_code{},
+                                                   std::move(*c.value));
+                                  }
+                              })));
+        }
+    }
+    /// launch() on the transport's executor (before connect(), on the handler's, where the
+    /// operation fails with not_connected).
+    template <class T, class Handler>
+    void launch_on_transport(boost::asio::awaitable<T> operation, Handler handler) {
+        std::optional<boost::asio::any_io_executor> ex = core_.bound_executor();
+        if (!ex) ex = boost::asio::get_associated_executor(handler);
+        launch(*ex, std::move(operation), std::move(handler));
+    }
+    /// The operation's value or its exception, so that a value type with no default (a
+    /// ResponseStream) crosses co_spawn.
+    template <class T>
+    static boost::asio::awaitable<detail::Completed<T>> outcome_of(
+        boost::asio::awaitable<T> operation) {
+        detail::Completed<T> c;
+        try {
+            c.value.emplace(co_await std::move(operation));
+        } catch (...) {
+            c.error = std::current_exception();
+        }
+        co_return c;
+    }
+    /// What async_connect(token) runs when the transport has no executor of its own.
+    static boost::asio::awaitable<void> no_executor() {
+        throw_error(errc::not_connected,
+                    "HTTPTransport::async_connect: the transport was made without an executor: "
+                    "pass one to async_connect(executor, token)");
+        co_return;
+    }
+
     detail::Core core_;
     std::function<std::optional<Bytes>(const Response&)> response_handler_;
 };

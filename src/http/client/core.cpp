@@ -65,6 +65,12 @@ asio::any_io_executor Core::executor() const {
     return *engine_->executor;
 }
 
+std::optional<asio::any_io_executor> Core::bound_executor() const { return engine_->executor; }
+
+ResponseStream Core::stream_of(Response response, asio::any_io_executor executor) {
+    return ResponseStream(std::move(response), nullptr, std::move(executor));
+}
+
 const Options& Core::options() const noexcept { return engine_->options; }
 
 Metrics Core::metrics() const { return engine_->snapshot(); }

@@ -13,11 +13,14 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/value.hpp>
+#include <boost/system/error_code.hpp>
 
+#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace nector::http::detail {
 
@@ -54,6 +57,10 @@ public:
 
     /// The executor (ConnectionError not_connected before connect()).
     boost::asio::any_io_executor executor() const;
+    /// The executor the transport is bound to (made with, or connected on), if any.
+    std::optional<boost::asio::any_io_executor> bound_executor() const;
+    /// A stream of a response read whole (what a failed async_stream hands its handler).
+    static ResponseStream stream_of(Response response, boost::asio::any_io_executor executor);
     const Options& options() const noexcept;
     Metrics metrics() const;
 
@@ -64,6 +71,31 @@ public:
 private:
     std::shared_ptr<Engine> engine_;
 };
+
+/// An operation's value, or the exception that ended it (the completion-token forms).
+template <class T>
+struct Completed {
+    std::optional<T> value;
+    std::exception_ptr error;
+};
+
+/// `ec` as the completion-token forms hand it to Asio (success stays the empty code).
+inline boost::system::error_code asio_code(const std::error_code& ec) {
+    return ec ? boost::system::error_code(ec) : boost::system::error_code{};
+}
+
+/// What a completion handler of a failed operation is handed beside its error code:
+/// `response` is the status error's response (else empty).
+template <class T>
+T failed_value(Response response, const boost::asio::any_io_executor& executor) {
+    if constexpr (std::is_same_v<T, Response>) {
+        return response;
+    } else if constexpr (std::is_same_v<T, ResponseStream>) {
+        return Core::stream_of(std::move(response), executor);
+    } else {
+        return T{}; // std::optional<M>: nullopt
+    }
+}
 
 /// The HTTP request a message of type M stands for (TDS-4 _prepare_request): an
 /// HttpMessage as itself; any other message as POST to base_url carrying its serialized
