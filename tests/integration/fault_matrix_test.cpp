@@ -189,7 +189,15 @@ void expect_post_sent_once(Wire w, const Fault& fault) {
         HTTPTransport<> t(o);
         co_await t.connect();
         const Outcome out = co_await call(t, std::move(post));
-        EXPECT_EQ(out.error, fault.expected) << out.message;
+        // A reset that lands while the POST's body is still being written may surface as the
+        // write's EPIPE (the connection closed) rather than as ECONNRESET: either way the
+        // POST failed once, which is what this test is about.
+        const bool reset_while_sending = fault.expected == errc::connection_reset &&
+                                         out.error == errc::connection_closed &&
+                                         contains(out.message, "sending the request");
+        if (!reset_while_sending) {
+            EXPECT_EQ(out.error, fault.expected) << out.message;
+        }
         co_await t.disconnect();
     }());
     EXPECT_EQ(retries, 0);
