@@ -1,7 +1,10 @@
 // nector: the whole public API.
 #pragma once
 
+#include "nector/http/auth.hpp"
+#include "nector/http/blocking.hpp"
 #include "nector/http/circuit_breaker.hpp"
+#include "nector/http/cookies.hpp"
 #include "nector/http/errors.hpp"
 #include "nector/http/factory.hpp"
 #include "nector/http/message.hpp"
@@ -11,6 +14,8 @@
 #include "nector/http/resilience.hpp"
 #include "nector/http/response.hpp"
 #include "nector/http/retry.hpp"
+#include "nector/http/stream.hpp"
+#include "nector/http/stream_text.hpp"
 #include "nector/http/transport.hpp"
 #include "nector/transport/any_transport.hpp"
 #include "nector/transport/errors.hpp"

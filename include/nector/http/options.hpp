@@ -5,6 +5,7 @@
 #include "nector/http/circuit_breaker.hpp"
 #include "nector/http/cookies.hpp"
 #include "nector/http/duration.hpp"
+#include "nector/http/interceptor.hpp"
 #include "nector/http/retry.hpp"
 #include "nector/transport/headers.hpp"
 
@@ -157,8 +158,15 @@ struct Hooks {
     /// Each circuit breaker transition of an origin this transport uses. Transports of one
     /// HTTPTransportFactory share breakers, and the factory's defaults' hook is the one called.
     CircuitBreaker::TransitionHook on_breaker_state;
+    /// Layers of one's own around each exchange, first outermost (Interceptor;
+    /// docs/blocking-and-interceptors.md). Default: none.
+    std::vector<Interceptor> interceptors;
+    /// Answers every exchange in place of the network, for tests (MockHandler;
+    /// docs/testing.md). Default: none, the network.
+    MockHandler mock;
 };
-BOOST_DESCRIBE_STRUCT(Hooks, (), (on_request, on_response, on_retry, on_breaker_state))
+BOOST_DESCRIBE_STRUCT(Hooks, (),
+                      (on_request, on_response, on_retry, on_breaker_state, interceptors, mock))
 
 /// Everything an HTTPTransport is configured with; validated once by its constructor,
 /// which throws ConfigurationError naming the bad field.

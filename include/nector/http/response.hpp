@@ -1,7 +1,7 @@
 // Response: one HTTP response, with the redirects that led to it and per-phase timings.
 #pragma once
 
-#include "nector/http/options.hpp"
+#include "nector/http/duration.hpp"
 #include "nector/transport/headers.hpp"
 
 #include <boost/json/value.hpp>

@@ -131,6 +131,37 @@ void AttemptLayer::keep_cookies(const Prepared& p, const Response& response) con
     }
 }
 
+asio::awaitable<Exchanged> AttemptLayer::mocked(const Prepared& p, const Headers& headers,
+                                                CallState& call) {
+    Exchanged result;
+    HttpMessage request{.method = p.method, .url = p.target.url, .headers = headers};
+    const auto started = SteadyClock::now();
+    try {
+        if (p.upload) {
+            std::string body;
+            UploadReader reader(p.upload, p.context);
+            while (std::optional<std::string> piece = co_await reader.next()) body += *piece;
+            request.content = to_bytes(body);
+        } else if (!p.body.empty()) {
+            request.content = to_bytes(p.body);
+        }
+        result.sent = true;
+        call.response = options_.hooks.mock(request);
+        if (call.response.body.size() > options_.max_response_bytes) {
+            throw_error(errc::body_too_large,
+                        p.context + ": the mock's response body exceeds max_response_bytes");
+        }
+        if (options_.cookies) keep_cookies(p, call.response);
+        decode(call.response, p.context);
+        call.response.timings.total = SteadyClock::now() - started;
+    } catch (const ConfigurationError&) {
+        throw;
+    } catch (const TransportError&) {
+        result.error = std::current_exception();
+    }
+    co_return result;
+}
+
 asio::awaitable<Exchanged> AttemptLayer::operator()(const Prepared& p, CallState& call) {
     const std::string_view method = p.method;
     const Target& target = p.target;
@@ -143,6 +174,11 @@ asio::awaitable<Exchanged> AttemptLayer::operator()(const Prepared& p, CallState
     // With a cookie jar: the request's headers and its cookies (a pointer: the frame stays
     // small for calls without one).
     const std::unique_ptr<Headers> cookied = options_.cookies ? with_cookies(p) : nullptr;
+    if (options_.hooks.mock) {
+        const Headers& headers = cookied ? *cookied : p.headers();
+        Exchanged answered = co_await mocked(p, headers, call);
+        co_return answered;
+    }
     Response& response = call.response; // empty: the layers above start each attempt afresh
     for (bool first = true;; first = false) {
         if (!first) response = Response{}; // a replay starts afresh

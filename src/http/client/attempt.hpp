@@ -1,7 +1,8 @@
 // The attempt layer, the bottom of a call: one exchange on a pooled connection (a lease
 // from the pool, the wire exchange, one replay on a stale connection or a refused stream),
-// the buffered body decoded, or a streamed body handed up in the Exchanged. Part of the
-// client room.
+// the buffered body decoded, or a streamed body handed up in the Exchanged; or, with
+// Options::hooks.mock, the mock handler's answer instead of the network. Part of the client
+// room.
 #pragma once
 
 #include <memory>
@@ -25,6 +26,9 @@ public:
     boost::asio::awaitable<Exchanged> operator()(const Prepared& p, CallState& call);
 
 private:
+    /// Options::hooks.mock's answer to `p` (sent with `headers`), in place of the network.
+    boost::asio::awaitable<Exchanged> mocked(const Prepared& p, const Headers& headers,
+                                             CallState& call);
     /// Decodes a whole buffered body per its Content-Encoding (when decode_content is on),
     /// bounded by max_response_bytes.
     void decode(Response& response, std::string_view context) const;

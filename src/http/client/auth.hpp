@@ -8,8 +8,8 @@
 // attempt layer directly and a call pays nothing for it.
 #pragma once
 
-#include "http/client/attempt.hpp"
 #include "http/client/exchange.hpp"
+#include "http/client/intercept.hpp"
 #include "http/message/digest.hpp"
 #include "nector/http/options.hpp"
 
@@ -23,7 +23,7 @@ namespace nector::http::detail {
 
 class AuthLayer {
 public:
-    AuthLayer(AttemptLayer& next, const Options& options) : next_(next), options_(options) {}
+    AuthLayer(InterceptLayer& next, const Options& options) : next_(next), options_(options) {}
 
     /// Whether calls go through this layer (Options::auth is digest).
     bool active() const noexcept { return options_.auth.scheme == AuthScheme::digest; }
@@ -41,7 +41,7 @@ private:
     Prepared answered(const Prepared& p, Known& known) const;
     static std::string key(const Origin& origin);
 
-    AttemptLayer& next_;
+    InterceptLayer& next_;
     const Options& options_;
     std::unordered_map<std::string, Known> known_; ///< by origin
 };

@@ -158,8 +158,8 @@ asio::awaitable<Result> RetryLayer::operator()(HttpMessage message,
             }
             std::rethrow_exception(make_http_exception(status_error_code(response->status),
                                                        p.context + ": HTTP " +
-                                                           std::to_string(response->status) + " " +
-                                                           printable(response->reason) + note,
+                                                           std::to_string(response->status) +
+                                                           reason_note(response->reason) + note,
                                                        response));
         }
         if (options_.hooks.on_retry) {

@@ -4,10 +4,10 @@
 // budget (docs/resilience.md), with the call's metrics and hooks. Part of the client room.
 #pragma once
 
-#include "http/client/attempt.hpp"
 #include "http/client/auth.hpp"
 #include "http/client/breaker.hpp"
 #include "http/client/exchange.hpp"
+#include "http/client/intercept.hpp"
 #include "http/client/prepare.hpp"
 #include "http/client/redirects.hpp"
 #include "nector/http/message.hpp"
@@ -30,7 +30,7 @@ void check_connected(bool connected, const HttpMessage& message);
 class RetryLayer {
 public:
     RetryLayer(BreakerLayer& breaker, RedirectLayer& redirects, AuthLayer& auth,
-               AttemptLayer& attempt, const Preparer& prepare, const Options& options,
+               InterceptLayer& attempt, const Preparer& prepare, const Options& options,
                ResilienceRegistry& resilience, Metrics& metrics,
                boost::asio::any_io_executor executor, const bool& connected)
         : breaker_(breaker),
@@ -62,7 +62,7 @@ private:
     BreakerLayer& breaker_;
     RedirectLayer& redirects_;
     AuthLayer& auth_;
-    AttemptLayer& attempt_;
+    InterceptLayer& attempt_; ///< the intercept layer, or through it the attempt layer
     const Preparer& prepare_;
     const Options& options_;
     ResilienceRegistry& resilience_;

@@ -67,11 +67,12 @@ Engine::~Engine() = default;
 
 Engine::Layers::Layers(Engine& e, const asio::any_io_executor& ex)
     : attempt(*e.pool_, e.options, e.wire_limits_, e.metrics),
-      auth(attempt, e.options),
-      redirects(attempt, e.options),
+      intercept(attempt, e.options),
+      auth(intercept, e.options),
+      redirects(intercept, e.options),
       breaker(*e.resilience, e.metrics),
-      retry(breaker, redirects, auth, attempt, e.prepare_, e.options, *e.resilience, e.metrics, ex,
-            e.connected),
+      retry(breaker, redirects, auth, intercept, e.prepare_, e.options, *e.resilience, e.metrics,
+            ex, e.connected),
       deadline(retry, e.options, ex) {}
 
 void Engine::bind(const asio::any_io_executor& ex) {

@@ -12,6 +12,7 @@
 #include "http/client/call.hpp"
 #include "http/client/deadline.hpp"
 #include "http/client/exchange.hpp"
+#include "http/client/intercept.hpp"
 #include "http/client/prepare.hpp"
 #include "http/client/redirects.hpp"
 #include "http/dialer/dialer.hpp"
@@ -65,6 +66,7 @@ private:
     struct Layers {
         Layers(Engine& e, const boost::asio::any_io_executor& executor);
         AttemptLayer attempt;
+        InterceptLayer intercept;
         AuthLayer auth;
         RedirectLayer redirects;
         BreakerLayer breaker;

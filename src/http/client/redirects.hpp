@@ -8,8 +8,8 @@
 // docs/architecture.md) only when it follows a redirect.
 #pragma once
 
-#include "http/client/attempt.hpp"
 #include "http/client/exchange.hpp"
+#include "http/client/intercept.hpp"
 #include "nector/http/options.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -18,7 +18,7 @@ namespace nector::http::detail {
 
 class RedirectLayer {
 public:
-    RedirectLayer(AttemptLayer& next, const Options& options) : next_(next), options_(options) {}
+    RedirectLayer(InterceptLayer& next, const Options& options) : next_(next), options_(options) {}
 
     /// Stamps `response` with the request's method and URL; true unless it is a redirect
     /// to follow.
@@ -29,7 +29,7 @@ public:
     boost::asio::awaitable<Exchanged> follow(const Prepared& p, Exchanged first, CallState& call);
 
 private:
-    AttemptLayer& next_;
+    InterceptLayer& next_;
     const Options& options_;
 };
 

@@ -428,6 +428,10 @@ void validate_header(std::string_view name, std::string_view value) {
     }
 }
 
+std::string reason_note(std::string_view reason) {
+    return reason.empty() ? std::string() : " " + printable(reason);
+}
+
 std::string printable(std::string_view text) {
     constexpr std::size_t limit = 100;
     std::string out;

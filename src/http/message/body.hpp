@@ -121,6 +121,10 @@ void validate_header(std::string_view name, std::string_view value);
 /// cut after 100 bytes with "...".
 std::string printable(std::string_view text);
 
+/// A reason phrase for a message: " Not Found" (printable()), or nothing when there is none
+/// (HTTP/2, mock responses).
+std::string reason_note(std::string_view reason);
+
 /// `text` without leading and trailing spaces and tabs (HTTP's optional whitespace).
 /// Inline: the response reader trims every header field with it.
 inline std::string_view trim(std::string_view text) noexcept {

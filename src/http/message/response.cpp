@@ -1,4 +1,6 @@
 #include "nector/http/response.hpp"
+
+#include "http/message/body.hpp"
 #include "nector/http/errors.hpp"
 #include "nector/http/retry.hpp"
 
@@ -37,7 +39,8 @@ void Response::raise_for_status() const {
     if (status < 400) return;
     const std::error_code ec = status_error_code(status);
     std::rethrow_exception(make_http_exception(
-        ec, method + " " + url + ": HTTP " + std::to_string(status) + " " + reason, this));
+        ec, method + " " + url + ": HTTP " + std::to_string(status) + detail::reason_note(reason),
+        this));
 }
 
 std::optional<Duration> HTTPStatusError::retry_after() const {
