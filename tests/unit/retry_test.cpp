@@ -536,6 +536,17 @@ TEST(BudgetTokens, RetriesStopAtHalfTheTokens) {
     EXPECT_EQ(budget.suppressed(), 3U);
 }
 
+TEST(BudgetTokens, HedgesTakeATokenEachUntilHalfRemain) {
+    RetryBudget budget{RetryPolicy{}};
+    for (int i = 0; i < 50; ++i) EXPECT_TRUE(budget.allow_hedge()) << i;
+    EXPECT_DOUBLE_EQ(budget.tokens(), 50.0);
+    EXPECT_FALSE(budget.allow_hedge());
+    EXPECT_FALSE(budget.allow_retry()); // hedges and retries share the bucket
+    EXPECT_EQ(budget.suppressed(), 2U);
+    RetryBudget off{RetryPolicy{.budget = false}};
+    for (int i = 0; i < 200; ++i) EXPECT_TRUE(off.allow_hedge());
+}
+
 TEST(BudgetTokens, SuccessesRefillByTheRatio) {
     RetryBudget budget{RetryPolicy{}};
     for (int i = 0; i < 51; ++i) budget.on_failure();

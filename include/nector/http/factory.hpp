@@ -56,6 +56,7 @@ struct Overrides {
     std::optional<std::size_t> max_decoded_bytes;
     std::optional<std::string> user_agent;
     std::optional<CircuitBreakerPolicy> circuit_breaker;
+    std::optional<HedgePolicy> hedge;
     std::optional<Hooks> hooks;
 };
 BOOST_DESCRIBE_STRUCT(Overrides, (),
@@ -65,7 +66,7 @@ BOOST_DESCRIBE_STRUCT(Overrides, (),
                        cookies, verify_ssl, tls, http2, max_response_bytes, raise_for_status,
                        base_url, http2_prior_knowledge, http2_settings, max_header_bytes,
                        max_header_count, decode_content, max_decoded_bytes, user_agent,
-                       circuit_breaker, hooks))
+                       circuit_breaker, hedge, hooks))
 
 namespace detail {
 /// `options` with `overrides` applied, field by field from their one description.

@@ -28,6 +28,8 @@ struct Metrics {
     /// Requests sent again, within an attempt, because the server had not processed them:
     /// a stale keep-alive connection, an HTTP/2 REFUSED_STREAM or GOAWAY.
     std::uint64_t replays = 0;
+    std::uint64_t hedges = 0;     ///< hedged attempts sent (HedgePolicy)
+    std::uint64_t hedge_wins = 0; ///< exchanges a hedged attempt answered first
     /// Transitions of the breakers this transport uses (shared with its factory's
     /// other transports, as the breakers are).
     BreakerMetrics breakers{};

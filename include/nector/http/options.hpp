@@ -168,6 +168,26 @@ struct Hooks {
 BOOST_DESCRIBE_STRUCT(Hooks, (),
                       (on_request, on_response, on_retry, on_breaker_state, interceptors, mock))
 
+/// Hedged requests (opt-in; docs/resilience.md): when an idempotent request has had no
+/// response for a while, a second attempt goes out on another connection; the first
+/// response wins and the other attempt is cancelled (its HTTP/1.1 connection closed, its
+/// HTTP/2 stream reset). Each hedge draws a token from the origin's retry budget, so hedges
+/// stop when the origin is failing.
+struct HedgePolicy {
+    /// Default false.
+    bool enabled = false;
+    /// How long after an attempt starts its hedge goes out, while the origin has too few
+    /// latencies recorded for `percentile`. Default 100 ms.
+    Duration after = std::chrono::milliseconds{100};
+    /// When above 0: the hedge goes out at this percentile (e.g. 95) of the origin's recent
+    /// response times (its last 100), once `min_samples` of them are known. Default 0:
+    /// `after` always.
+    double percentile = 0;
+    /// Response times an origin needs before `percentile` applies. Default 20.
+    std::size_t min_samples = 20;
+};
+BOOST_DESCRIBE_STRUCT(HedgePolicy, (), (enabled, after, percentile, min_samples))
+
 /// Everything an HTTPTransport is configured with; validated once by its constructor,
 /// which throws ConfigurationError naming the bad field.
 struct Options {
@@ -273,6 +293,8 @@ struct Options {
     RetryPolicy retry{};
     /// A circuit breaker per origin. Default off, as in the seed's plain transport.
     CircuitBreakerPolicy circuit_breaker{};
+    /// Hedged requests for idempotent methods. Default off.
+    HedgePolicy hedge{};
     Hooks hooks{};
     /// Time and randomness for backoff, jitter, budgets and breakers; tests inject them.
     Clock clock = Clock::system();
@@ -287,6 +309,6 @@ BOOST_DESCRIBE_STRUCT(Options, (),
                        cookies, verify_ssl, tls, http2, http2_prior_knowledge, http2_settings,
                        max_response_bytes, max_header_bytes, max_header_count, decode_content,
                        max_decoded_bytes, user_agent, raise_for_status, retry, circuit_breaker,
-                       hooks, clock, random))
+                       hedge, hooks, clock, random))
 
 } // namespace nector::http

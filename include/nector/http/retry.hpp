@@ -207,6 +207,10 @@ public:
 
     /// Whether a retry may be made now. A refusal is counted in suppressed().
     bool allow_retry();
+    /// Whether a hedged attempt (HedgePolicy) may go out now: as allow_retry(), and when it
+    /// may, it takes a token as a failed attempt does, so that hedges stay a bounded share
+    /// of the traffic. A refusal is counted in suppressed().
+    bool allow_hedge();
     /// An attempt failed in a way the policy would retry (a retryable status, a connect
     /// error, a timeout).
     void on_failure();

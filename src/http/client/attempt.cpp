@@ -197,8 +197,10 @@ asio::awaitable<Exchanged> AttemptLayer::operator()(const Prepared& p, CallState
                     .stream = call.stream};
         try {
             // Most calls find a pooled connection: no coroutine for that.
-            lease = pool_.try_acquire(target.origin);
-            if (!lease) lease = co_await pool_.acquire(target.origin, timings, context);
+            lease = pool_.try_acquire(target.origin, call.hedge);
+            if (!lease) {
+                lease = co_await pool_.acquire(target.origin, timings, context, call.hedge);
+            }
             // From here on the server may have seen (part of) the request.
             result.sent = true;
             co_await lease->exchange(ex);

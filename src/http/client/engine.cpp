@@ -66,11 +66,12 @@ Engine::Engine(Options o, std::shared_ptr<ResilienceRegistry> shared)
 Engine::~Engine() = default;
 
 Engine::Layers::Layers(Engine& e, const asio::any_io_executor& ex)
-    : attempt(*e.pool_, e.options, e.wire_limits_, e.metrics),
-      intercept(attempt, e.options),
+    : breaker(*e.resilience, e.metrics),
+      attempt(*e.pool_, e.options, e.wire_limits_, e.metrics),
+      hedge(attempt, breaker, e.options, e.metrics),
+      intercept(hedge, e.options),
       auth(intercept, e.options),
       redirects(intercept, e.options),
-      breaker(*e.resilience, e.metrics),
       retry(breaker, redirects, auth, intercept, e.prepare_, e.options, *e.resilience, e.metrics,
             ex, e.connected),
       deadline(retry, e.options, ex) {}

@@ -62,14 +62,16 @@ public:
     Metrics snapshot() const;
 
 private:
-    /// The layers of a call, top to bottom, each holding the one below.
+    /// The layers of a call, bottom to top, each holding the one below (the breaker, a guard
+    /// the retry and hedge layers consult, first).
     struct Layers {
         Layers(Engine& e, const boost::asio::any_io_executor& executor);
+        BreakerLayer breaker;
         AttemptLayer attempt;
+        HedgeLayer hedge;
         InterceptLayer intercept;
         AuthLayer auth;
         RedirectLayer redirects;
-        BreakerLayer breaker;
         RetryLayer retry;
         DeadlineLayer deadline;
     };

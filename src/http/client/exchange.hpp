@@ -72,6 +72,7 @@ struct CallState {
     std::size_t attempts = 0;
     int status = 0;      ///< of the last response, 0 if none
     bool stream = false; ///< a final response's body is left on its connection
+    bool hedge = false;  ///< a hedged attempt's: on a connection of its own
     std::string context; ///< "METHOD URL", once prepared
 };
 

@@ -8,8 +8,8 @@
 // straight up, and a call pays nothing for this layer.
 #pragma once
 
-#include "http/client/attempt.hpp"
 #include "http/client/exchange.hpp"
+#include "http/client/hedge.hpp"
 #include "nector/http/interceptor.hpp"
 #include "nector/http/options.hpp"
 
@@ -22,7 +22,7 @@ namespace nector::http::detail {
 
 class InterceptLayer {
 public:
-    InterceptLayer(AttemptLayer& attempt, const Options& options)
+    InterceptLayer(HedgeLayer& attempt, const Options& options)
         : attempt_(attempt), options_(options) {}
 
     /// One exchange of `p`: through the interceptors when there are any, else the attempt
@@ -36,20 +36,20 @@ private:
     friend struct InterceptChain;
     boost::asio::awaitable<Exchanged> intercepted(const Prepared& p, CallState& call);
 
-    AttemptLayer& attempt_;
+    HedgeLayer& attempt_; ///< the hedge layer, or through it the attempt layer
     const Options& options_;
 };
 
 /// One exchange's way down the interceptors (what Next points into).
 struct InterceptChain {
-    InterceptChain(AttemptLayer& a, const Options& o, const Prepared& request, CallState& c)
+    InterceptChain(HedgeLayer& a, const Options& o, const Prepared& request, CallState& c)
         : attempt(a), options(o), p(request), call(c) {}
 
     /// Interceptor `index`, or past the last, the attempt of `request`.
     boost::asio::awaitable<Response> next(std::size_t index, InterceptedRequest request);
     Next make_next(std::size_t index) { return Next(*this, index); }
 
-    AttemptLayer& attempt;
+    HedgeLayer& attempt;
     const Options& options;
     const Prepared& p;
     CallState& call;

@@ -38,6 +38,7 @@ static_assert(all_described<TlsOptions>);
 static_assert(all_described<Http2Settings>);
 static_assert(all_described<RetryPolicy>);
 static_assert(all_described<CircuitBreakerPolicy>);
+static_assert(all_described<HedgePolicy>);
 static_assert(all_described<Hooks>);
 
 [[noreturn]] void bad(const std::string& key, const std::string& why) {

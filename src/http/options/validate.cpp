@@ -49,6 +49,11 @@ void validate(const Options& o) {
     if (o.happy_eyeballs_delay <= Duration::zero())
         bad_option("happy_eyeballs_delay must be positive");
     if (o.dns_cache_ttl < Duration::zero()) bad_option("dns_cache_ttl must not be negative");
+    if (o.hedge.after <= Duration::zero()) bad_option("hedge.after must be positive");
+    if (!(o.hedge.percentile >= 0 && o.hedge.percentile < 100)) {
+        bad_option("hedge.percentile must be at least 0 and below 100");
+    }
+    if (o.hedge.min_samples == 0) bad_option("hedge.min_samples must be at least 1");
     if (o.limits.max_connections == 0) bad_option("limits.max_connections must be at least 1");
     if (o.limits.max_connections_per_origin == 0) {
         bad_option("limits.max_connections_per_origin must be at least 1");

@@ -195,21 +195,22 @@ void Pool::give_back(EntryPtr e, bool reusable) noexcept {
     forget(e->origin);
 }
 
-Lease Pool::try_acquire(const Origin& origin) {
+Lease Pool::try_acquire(const Origin& origin, bool own) {
     if (EntryPtr e = take_idle(origin)) {
         leased_.push_back(e);
         return {this, std::move(e)};
     }
+    if (own) return {};
     if (EntryPtr e = take_shared(origin)) return {this, std::move(e)};
     return {};
 }
 
 asio::awaitable<Lease> Pool::acquire(const Origin& origin, Timings& timings,
-                                     std::string_view context) {
+                                     std::string_view context, bool own) {
     const auto deadline = std::chrono::steady_clock::now() + pool_timeout_;
     for (;;) {
-        if (Lease lease = try_acquire(origin)) co_return lease;
-        if (!wait_for_connect(origin) && can_open(origin)) {
+        if (Lease lease = try_acquire(origin, own)) co_return lease;
+        if ((own || !wait_for_connect(origin)) && can_open(origin)) {
             ++count(origin);
             ++open_;
             ++entry(origin).connecting;

@@ -83,11 +83,13 @@ public:
     /// one with room for another stream) if there is one, else a new one if the caps allow,
     /// else the first to free up within the pool timeout (ConnectionTimeoutError
     /// pool_timeout after that).
+    /// `own`: not a multiplexed connection another exchange is using (a hedge's: its own
+    /// connection), so an idle one or a new one.
     boost::asio::awaitable<Lease> acquire(const Origin& origin, Timings& timings,
-                                          std::string_view context);
+                                          std::string_view context, bool own = false);
     /// acquire() without waiting or connecting: an idle connection, or a multiplexed one
-    /// with room, else an empty Lease.
-    Lease try_acquire(const Origin& origin);
+    /// with room (unless `own`), else an empty Lease.
+    Lease try_acquire(const Origin& origin, bool own = false);
     /// Closes every connection and fails every waiter, and connections being opened when
     /// they open; the pool stays usable.
     void close_all() noexcept;

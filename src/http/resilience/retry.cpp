@@ -263,6 +263,17 @@ bool RetryBudget::allow_retry() {
     return false;
 }
 
+bool RetryBudget::allow_hedge() {
+    if (!enabled_) return true;
+    const std::lock_guard lock(mutex_);
+    if (2 * milli_ > max_milli_) {
+        milli_ = std::max<std::int64_t>(0, milli_ - 1000);
+        return true;
+    }
+    ++suppressed_;
+    return false;
+}
+
 void RetryBudget::on_failure() {
     if (!enabled_) return;
     const std::lock_guard lock(mutex_);
