@@ -180,7 +180,10 @@ H2Action h2_answer(const H2Request&, Dice& dice) {
         case Protocol::h2_tls:
             h2 = std::make_unique<H2TestServer>(
                 [&dice](const H2Request& r) { return h2_answer(r, dice); },
-                H2ServerOptions{.tls = protocol == Protocol::h2_tls});
+                H2ServerOptions{
+                    .tls = protocol == Protocol::h2_tls
+                               ? std::optional<nector::test::TlsFiles>(nector::test::h2_tls_files())
+                               : std::nullopt});
             url = h2->url("/soak");
             break;
     }

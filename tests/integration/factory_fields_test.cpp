@@ -232,7 +232,7 @@ TEST(Factory, EveryOptionsFieldCanBeOverridden) {
         if (!found) missing.emplace_back(name);
     });
     EXPECT_TRUE(missing.empty()) << "Options fields with no override: "
-                                 << testing::PrintToString(missing);
+                                 << ::testing::PrintToString(missing);
 }
 
 TEST(Factory, EveryOverridesFieldTakesEffectOrIsRefused) {

@@ -48,7 +48,9 @@ struct AnyServer {
             case Wire::h2_tls:
                 h2 = std::make_unique<H2TestServer>(
                     [](const H2Request&) { return H2Action::respond(200, "ok"); },
-                    H2ServerOptions{.tls = w == Wire::h2_tls});
+                    H2ServerOptions{.tls = w == Wire::h2_tls
+                                               ? std::optional<TlsFiles>(h2_tls_files())
+                                               : std::nullopt});
                 break;
         }
     }

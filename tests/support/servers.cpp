@@ -1,5 +1,7 @@
 #include "support/servers.hpp"
 
+#include "support/h2_server.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -570,6 +572,11 @@ Certificates::Certificates() : dir("nector-pki") {
 const Certificates& certificates() {
     static const Certificates instance;
     return instance;
+}
+
+TlsFiles h2_tls_files() {
+    const Certificates& certs = certificates();
+    return TlsFiles{.certificate_chain = certs.server_cert, .private_key = certs.server_key};
 }
 
 // --- Nginx ------------------------------------------------------------------------------------

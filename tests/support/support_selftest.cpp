@@ -979,7 +979,7 @@ TEST(H2TestServer, AHandlerThatThrowsResetsTheStreamAndIsRecorded) {
 }
 
 TEST(H2TestServer, TlsNegotiatesH2WithAlpn) {
-    H2TestServer server({}, {.tls = true});
+    H2TestServer server({}, {.tls = h2_tls_files()});
     EXPECT_EQ(server.url("/x"), "https://127.0.0.1:" + std::to_string(server.port()) + "/x");
     H2Client client(server.port(), Transport::tls);
     EXPECT_EQ(client.alpn, "h2");

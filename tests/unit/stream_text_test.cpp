@@ -19,8 +19,8 @@ namespace nector::http {
 
 // Readable failures: gtest prints events with this (found by argument-dependent lookup).
 void PrintTo(const ServerSentEvent& e, std::ostream* os) {
-    *os << "{event=" << testing::PrintToString(e.event)
-        << " data=" << testing::PrintToString(e.data) << " id=" << testing::PrintToString(e.id)
+    *os << "{event=" << ::testing::PrintToString(e.event)
+        << " data=" << ::testing::PrintToString(e.data) << " id=" << ::testing::PrintToString(e.id)
         << " retry=";
     if (e.retry) {
         *os << e.retry->count() << "ms}";
@@ -417,7 +417,7 @@ TEST(SseDecoderUtf8, InvalidUtf8IsReplaced) {
         {"\xF8\x88\x80\x80\x80", r + r + r + r + r},
     };
     for (const auto& [input, output] : cases) {
-        SCOPED_TRACE(testing::PrintToString(input));
+        SCOPED_TRACE(::testing::PrintToString(input));
         expect_events("data: " + input + "\n\n", {message(output)});
     }
     // A truncated sequence before the line's end does not swallow the terminator.

@@ -8,8 +8,6 @@
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -101,19 +99,7 @@ int request(const RequestArgs& args) {
     options.tls.ca_file = args.cacert;
     options.http2 = args.http2;
     options.http2_prior_knowledge = args.http2_prior_knowledge;
-    boost::asio::io_context io;
-    http::Response response;
-    std::exception_ptr failure;
-    boost::asio::co_spawn(
-        io,
-        [&]() -> boost::asio::awaitable<void> {
-            http::HTTPTransport<> transport(options);
-            co_await transport.connect();
-            response = co_await transport.request(std::move(message));
-        },
-        [&](std::exception_ptr e) { failure = e; });
-    io.run();
-    if (failure) std::rethrow_exception(failure);
+    const http::Response response = http::BlockingClient(options).request(std::move(message));
     if (args.include) {
         fmt::print("{} {} {}\n", nector::http::to_string(response.version), response.status,
                    response.reason);

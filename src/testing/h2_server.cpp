@@ -1,6 +1,4 @@
-#include "support/h2_server.hpp"
-
-#include "support/servers.hpp"
+#include "nector/testing/h2_server.hpp"
 
 #include <nghttp2/nghttp2.h>
 #include <openssl/ssl.h>
@@ -32,7 +30,7 @@
 #include <thread>
 #include <tuple>
 
-namespace nector::test {
+namespace nector::testing {
 
 namespace asio = boost::asio;
 namespace ssl = asio::ssl;
@@ -170,7 +168,7 @@ private:
         std::unique_ptr<asio::steady_timer> timer;
     };
 
-    bool tls() const { return state_.options.tls; }
+    bool tls() const { return state_.options.tls.has_value(); }
     Stream* find(std::int32_t id) {
         const auto it = streams_.find(id);
         return it == streams_.end() ? nullptr : it->second.get();
@@ -739,12 +737,12 @@ H2TestServer::H2TestServer(Handler handler, const H2ServerOptions& options)
     state.handler = handler ? std::move(handler) : Handler(hello_or_echo);
     state.options = options;
     if (options.tls) {
-        const auto& certs = certificates();
         state.tls_context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
                                       ssl::context::no_tlsv1_1);
-        state.tls_context.use_certificate_chain_file(certs.server_cert.string());
-        state.tls_context.use_private_key_file(certs.server_key.string(), ssl::context::pem);
+        state.tls_context.use_certificate_chain_file(options.tls->certificate_chain.string());
+        state.tls_context.use_private_key_file(options.tls->private_key.string(),
+                                               ssl::context::pem);
         SSL_CTX_set_alpn_select_cb(state.tls_context.native_handle(), select_h2, nullptr);
     }
     const tcp::endpoint endpoint(asio::ip::address_v4::loopback(), 0);
@@ -776,7 +774,8 @@ H2TestServer::~H2TestServer() {
 std::uint16_t H2TestServer::port() const { return state_->port; }
 
 std::string H2TestServer::url(std::string_view path) const {
-    std::string result = state_->options.tls ? "https://127.0.0.1:" : "http://127.0.0.1:";
+    std::string result =
+        state_->options.tls.has_value() ? "https://127.0.0.1:" : "http://127.0.0.1:";
     result += std::to_string(state_->port);
     if (path.empty() || path.front() != '/') result += '/';
     result += path;
@@ -837,4 +836,4 @@ H2Action H2TestServer::hello_or_echo(const H2Request& request) {
     return H2Action::respond(200, request.body.empty() ? std::string("hello\n") : request.body);
 }
 
-} // namespace nector::test
+} // namespace nector::testing

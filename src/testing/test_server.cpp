@@ -1,4 +1,4 @@
-#include "support/test_server.hpp"
+#include "nector/testing/test_server.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -24,7 +24,7 @@
 #include <stdexcept>
 #include <system_error>
 
-namespace nector::test {
+namespace nector::testing {
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
@@ -434,4 +434,4 @@ std::string http_response(int status, std::string_view body,
     return out;
 }
 
-} // namespace nector::test
+} // namespace nector::testing
