@@ -61,6 +61,20 @@ TEST(OptionsJson, ReadsEveryOption) {
     EXPECT_TRUE(o.circuit_breaker.sliding_window);
 }
 
+TEST(OptionsJson, HedgeIsAFlagOrAPolicy) {
+    const Options on = options_from_json(
+        boost::json::parse(R"({"hedge": {"after": 0.05, "percentile": 95, "min_samples": 10}})"));
+    EXPECT_TRUE(on.hedge.enabled);
+    EXPECT_EQ(on.hedge.after, 50ms);
+    EXPECT_EQ(on.hedge.percentile, 95);
+    EXPECT_EQ(on.hedge.min_samples, 10u);
+    EXPECT_TRUE(options_from_json(boost::json::parse(R"({"hedge": true})")).hedge.enabled);
+    EXPECT_FALSE(
+        options_from_json(boost::json::parse(R"({"hedge": {"enabled": false}})")).hedge.enabled);
+    EXPECT_THROW(options_from_json(boost::json::parse(R"({"hedge": {"delay": 1}})")),
+                 ConfigurationError);
+}
+
 TEST(OptionsJson, SeedNamesAndOneNumberTimeout) {
     const Options o = options_from_json(boost::json::parse(
         R"({"timeout": 2.5, "max_retries": 6, "retry_backoff_factor": 1, "retry_status_codes": [500]})"));

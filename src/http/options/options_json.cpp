@@ -225,6 +225,16 @@ void read_value(const std::string& key, const json::value& v, CircuitBreakerPoli
     read_fields(key, to_object(key, v), out);
 }
 
+// "hedge": likewise: true/false, or an object that turns hedging on unless it says otherwise.
+void read_value(const std::string& key, const json::value& v, HedgePolicy& out) {
+    if (v.is_bool()) {
+        out.enabled = v.get_bool();
+        return;
+    }
+    out.enabled = true;
+    read_fields(key, to_object(key, v), out);
+}
+
 // "retry": retry_backoff_factor, the seed's name, is backoff_factor here too.
 std::string_view retry_alias(std::string_view k) {
     return k == "retry_backoff_factor" ? std::string_view("backoff_factor") : k;
