@@ -158,6 +158,9 @@ TEST(Hedging, BadPoliciesAreRefused) {
     o = Options{};
     o.hedge.percentile = 100;
     EXPECT_THROW(HTTPTransport<>{o}, ConfigurationError);
+    o = Options{};
+    o.hedge.min_samples = 101; // more than the response times kept
+    EXPECT_THROW(HTTPTransport<>{o}, ConfigurationError);
 }
 
 } // namespace

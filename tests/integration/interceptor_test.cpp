@@ -12,12 +12,17 @@
 
 #include <zlib.h>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace nector::test {
@@ -161,6 +166,64 @@ TEST(Interceptors, ARetryOfOnesOwnAndErrorsAsTheWiresOwn) {
     EXPECT_THROW(fetch(failing, {.url = "/"}), ConnectionTimeoutError);
     EXPECT_EQ(thrown, 3);
     EXPECT_EQ(calls.load(), 2); // nothing reached the server
+}
+
+TEST(Interceptors, SeeTheJarsCookiesAndACancelledCallIsNoFailure) {
+    TestServer server([](TestConnection& c) -> asio::awaitable<void> {
+        while (auto r = co_await c.read_request()) {
+            if (r->target == "/hang") {
+                co_await c.delay(30s);
+                continue;
+            }
+            const std::string reply = http_response(200, r->header("Cookie").value_or("none"));
+            co_await c.write(reply);
+        }
+    });
+    Options o{.base_url = server.url()};
+    o.cookies = std::make_shared<http::CookieJar>();
+    ASSERT_TRUE(o.cookies->store(server.url("/"), "session=abc"));
+    o.circuit_breaker.enabled = true;
+    o.circuit_breaker.failure_threshold = 1;
+    std::vector<std::string> cookies_seen;
+    o.hooks.interceptors.push_back(
+        [&cookies_seen](InterceptedRequest request, Next next) -> asio::awaitable<Response> {
+            cookies_seen.emplace_back(request.headers.get("Cookie").value_or("none"));
+            Response response = co_await next(std::move(request));
+            co_return response;
+        });
+    asio::io_context io;
+    HTTPTransport<> t(io.get_executor(), o);
+    asio::cancellation_signal signal;
+    std::optional<std::error_code> cancelled;
+    std::optional<std::string> after;
+    t.async_connect([&](std::error_code) {
+        t.async_request(
+            {.url = "/hang"},
+            asio::bind_cancellation_slot(signal.slot(), [&](std::error_code ec, Response) {
+                cancelled = ec;
+                // The breaker (threshold 1) is closed:
+                // a cancellation is no failure.
+                t.async_request({.url = "/after"}, [&](std::error_code e2, Response r) {
+                    after = e2 ? e2.message() : r.body;
+                });
+            }));
+    });
+    std::thread canceller([&] {
+        server.wait_for_requests(1, 10s);
+        asio::post(io, [&] { signal.emit(asio::cancellation_type::terminal); });
+    });
+    io.run();
+    canceller.join();
+    ASSERT_TRUE(cancelled);
+    EXPECT_EQ(*cancelled, condition::cancelled) << cancelled->message();
+    EXPECT_EQ(after, "session=abc");
+    const std::vector<std::string> expected{"session=abc", "session=abc"};
+    EXPECT_EQ(cookies_seen, expected); // the jar's Cookie, seen by the interceptor
+    const auto requests = server.requests();
+    ASSERT_EQ(requests.size(), 2u);
+    int cookie_fields = 0;
+    for (const auto& [name, value] : requests[1].headers) cookie_fields += name == "Cookie";
+    EXPECT_EQ(cookie_fields, 1); // sent once, not added again below the interceptor
 }
 
 TEST(Interceptors, StreamsPassThrough) {

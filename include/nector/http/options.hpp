@@ -183,7 +183,7 @@ struct HedgePolicy {
     /// response times (its last 100), once `min_samples` of them are known. Default 0:
     /// `after` always.
     double percentile = 0;
-    /// Response times an origin needs before `percentile` applies. Default 20.
+    /// Response times an origin needs before `percentile` applies, 1 to 100. Default 20.
     std::size_t min_samples = 20;
 };
 BOOST_DESCRIBE_STRUCT(HedgePolicy, (), (enabled, after, percentile, min_samples))

@@ -58,7 +58,8 @@ namespace nector::http {
 /// @par Per-Operation Cancellation
 /// request(), send() and async_request() support terminal cancellation (a cancelled
 /// co_spawn, awaitable operators, bind_cancellation_slot): the exchange is aborted and the
-/// operation completes with operation_aborted. Over HTTP/1.1 its connection is closed
+/// operation fails with an error of condition::cancelled (nector's errc::cancelled, or
+/// Asio's operation_aborted when no I/O was in progress). Over HTTP/1.1 its connection is closed
 /// (never returned to the pool half-read); over HTTP/2 its stream is reset (RST_STREAM
 /// CANCEL) and the connection carries on.
 template <Message M = HttpMessage>
@@ -178,9 +179,11 @@ public:
     // Errors are codes, not exceptions: a boost::system::error_code, as Asio's tokens
     // expect (use_future and use_awaitable throw it as boost::system::system_error), that
     // converts to the std::error_code of the typed error and compares equal to its
-    // nector::errc (errc::connect_timeout, errc::http_not_found, ...); a cancelled operation
-    // gives operation_aborted. A bound cancellation slot cancels the operation as cancelling
-    // its coroutine would.
+    // nector::errc (errc::connect_timeout, errc::http_not_found, ...). A bound cancellation
+    // slot cancels the operation as cancelling its coroutine would; the code is then of
+    // condition::cancelled. An exception that is no transport error (a bug, e.g. in an
+    // interceptor or a mock handler) is not turned into a code: it propagates from the
+    // io_context's run().
 
     /// connect() with a completion token: void(boost::system::error_code). The transport binds to
     /// the executor it was made with or, if none, to `executor`.

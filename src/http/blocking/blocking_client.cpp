@@ -20,6 +20,7 @@
 #include <boost/asio/use_future.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -56,19 +57,22 @@ struct BlockingState {
     std::thread thread;
     std::atomic<bool> closed{false};
     bool closed_on_io = false; ///< read and written on the io thread only
-    std::mutex mutex;          ///< guards `running`
-    bool running = false;      ///< the thread runs the io_context (not yet joined)
+    std::mutex mutex;          ///< guards `accepting` and `joined`
+    std::condition_variable joined_cv;
+    bool accepting = false; ///< work posted now runs (the thread runs and is not being joined)
+    bool joined = false;    ///< the thread has ended
 
-    /// Runs `operation` on the io thread and waits for it; rethrows what it throws.
+    /// Runs `operation` on the io thread and waits for it; rethrows what it throws. Once
+    /// the thread is being joined, throws the closed error naming `context` instead.
     ///
     /// What it throws is kept in a slot of the caller's until the caller has it, so that the
     /// exception object is freed in the caller's thread, never in the io thread while the
     /// caller reads it (its reference count lives in libstdc++, out of ThreadSanitizer's
     /// sight: a use_future would make it report a race that is not one).
     template <class T>
-    T wait(asio::awaitable<T> operation) {
+    T wait(asio::awaitable<T> operation, const std::string& context) {
         Settled<T> settled;
-        finish(settle(std::move(operation), settled));
+        if (!finish(settle(std::move(operation), settled))) throw_closed(context, false);
         if (settled.error) std::rethrow_exception(settled.error);
         if constexpr (!std::is_void_v<T>) return std::move(*settled.value);
     }
@@ -90,21 +94,29 @@ struct BlockingState {
             out.error = std::current_exception();
         }
     }
-    /// Runs `settling` (which throws nothing) on the io thread and waits for its end.
-    void finish(asio::awaitable<void> settling) {
+    /// Runs `settling` (which throws nothing) on the io thread and waits for its end; false
+    /// (nothing run) once the thread is being joined. Spawned under the lock that join()
+    /// takes to release the work guard, so what is spawned runs before the thread ends.
+    bool finish(asio::awaitable<void> settling) {
         auto signal = std::make_shared<std::promise<void>>();
         std::future<void> done = signal->get_future();
-        asio::co_spawn(io, std::move(settling),
-                       [signal](const std::exception_ptr&) { signal->set_value(); });
+        {
+            std::lock_guard lock(mutex);
+            if (!accepting) return false;
+            asio::co_spawn(io, std::move(settling),
+                           [signal](const std::exception_ptr&) { signal->set_value(); });
+        }
         done.wait();
+        return true;
     }
 
-    /// Runs `f` on the io thread (if it still runs; else here, nothing else running) and
-    /// waits for it.
+    /// Runs `f` on the io thread and waits for it; once the thread is being joined, waits
+    /// for its end and runs `f` here (nothing else runs then).
     template <class F>
     void on_io(F f) {
         std::unique_lock lock(mutex);
-        if (!running) {
+        if (!accepting) {
+            joined_cv.wait(lock, [this] { return joined; });
             lock.unlock();
             f();
             return;
@@ -122,7 +134,11 @@ struct BlockingState {
     void close() {
         if (closed.exchange(true)) return;
         // A call that has not started yet sees closed_on_io; one in flight loses its race.
-        wait(shut());
+        try {
+            wait(shut(), "BlockingClient::close");
+        } catch (const TransportError&) {
+            // Already being joined: every connection closes with the io_context.
+        }
     }
 
     asio::awaitable<void> shut() {
@@ -134,12 +150,14 @@ struct BlockingState {
     void join() {
         {
             std::lock_guard lock(mutex);
-            if (!running) return;
+            if (!accepting) return;
+            accepting = false;
             work.reset();
         }
         thread.join();
         std::lock_guard lock(mutex);
-        running = false;
+        joined = true;
+        joined_cv.notify_all();
     }
 };
 
@@ -215,9 +233,9 @@ BlockingClient::BlockingClient(Options options, std::shared_ptr<ResilienceRegist
     s.thread = std::thread([&s] { s.io.run(); });
     {
         std::lock_guard lock(s.mutex);
-        s.running = true;
+        s.accepting = true;
     }
-    s.wait(s.transport.connect());
+    s.wait(s.transport.connect(), "BlockingClient: connecting");
 }
 
 BlockingClient::~BlockingClient() {
@@ -232,7 +250,8 @@ bool BlockingClient::is_closed() const noexcept { return state_->closed.load(); 
 Response BlockingClient::request(HttpMessage message) {
     detail::BlockingState& s = *state_;
     if (s.closed.load()) detail::throw_closed(detail::call_context(message), false);
-    return s.wait(detail::call(s, std::move(message)));
+    std::string context = detail::call_context(message);
+    return s.wait(detail::call(s, std::move(message)), context);
 }
 
 Response BlockingClient::get(std::string url, Headers headers) {
@@ -271,7 +290,7 @@ BlockingStream BlockingClient::stream(HttpMessage message) {
     auto state = std::make_shared<detail::BlockingStreamState>();
     state->context = detail::call_context(message);
     if (s.closed.load()) detail::throw_closed(state->context, false);
-    state->stream = s.wait(detail::open(s, std::move(message)));
+    state->stream = s.wait(detail::open(s, std::move(message)), state->context);
     return BlockingStream(state_, std::move(state));
 }
 
@@ -317,34 +336,44 @@ std::optional<std::string> BlockingStream::next() {
     if (s.closed.load()) detail::throw_closed(state_->context, false);
     detail::BlockingStreamState& st = *state_;
     return s.wait(
-        detail::read<std::optional<std::string>>(s, st, [&st] { return st.stream->next(); }));
+        detail::read<std::optional<std::string>>(s, st, [&st] { return st.stream->next(); }),
+        st.context);
 }
 
 std::string BlockingStream::read_all() {
     detail::BlockingState& s = *client_;
     if (s.closed.load()) detail::throw_closed(state_->context, false);
     detail::BlockingStreamState& st = *state_;
-    return s.wait(detail::read<std::string>(s, st, [&st] { return st.stream->read_all(); }));
+    return s.wait(detail::read<std::string>(s, st, [&st] { return st.stream->read_all(); }),
+                  st.context);
 }
 
 std::optional<std::string> BlockingStream::next_line() {
     detail::BlockingState& s = *client_;
     if (s.closed.load()) detail::throw_closed(state_->context, false);
     detail::BlockingStreamState& st = *state_;
-    return s.wait(detail::read<std::optional<std::string>>(s, st, [&st] {
-        if (!st.lines) st.lines.emplace(st.stream->lines());
-        return st.lines->next();
-    }));
+    return s.wait(
+        detail::read<std::optional<std::string>>(s, st,
+                                                 [&st] {
+                                                     if (!st.lines)
+                                                         st.lines.emplace(st.stream->lines());
+                                                     return st.lines->next();
+                                                 }),
+        st.context);
 }
 
 std::optional<ServerSentEvent> BlockingStream::next_event() {
     detail::BlockingState& s = *client_;
     if (s.closed.load()) detail::throw_closed(state_->context, false);
     detail::BlockingStreamState& st = *state_;
-    return s.wait(detail::read<std::optional<ServerSentEvent>>(s, st, [&st] {
-        if (!st.events) st.events.emplace(st.stream->events());
-        return st.events->next();
-    }));
+    return s.wait(
+        detail::read<std::optional<ServerSentEvent>>(s, st,
+                                                     [&st] {
+                                                         if (!st.events)
+                                                             st.events.emplace(st.stream->events());
+                                                         return st.events->next();
+                                                     }),
+        st.context);
 }
 
 } // namespace nector::http

@@ -114,10 +114,10 @@ asio::awaitable<bool> PendingBody::read_before_deadline(std::string& raw, std::s
     co_return *outcome.result;
 }
 
-std::unique_ptr<Headers> AttemptLayer::with_cookies(const Prepared& p) const {
+std::unique_ptr<Headers> with_cookies(const Options& options, const Prepared& p) {
     if (p.headers().contains("Cookie")) return nullptr; // the request's own
-    std::string cookies = options_.cookies->header_for(p.target.origin.host, p.target.target,
-                                                       p.target.origin.tls, options_.clock.wall());
+    std::string cookies = options.cookies->header_for(p.target.origin.host, p.target.target,
+                                                      p.target.origin.tls, options.clock.wall());
     if (cookies.empty()) return nullptr;
     auto headers = std::make_unique<Headers>(p.headers());
     headers->set("Cookie", std::move(cookies));
@@ -173,7 +173,7 @@ asio::awaitable<Exchanged> AttemptLayer::operator()(const Prepared& p, CallState
     Exchanged result;
     // With a cookie jar: the request's headers and its cookies (a pointer: the frame stays
     // small for calls without one).
-    const std::unique_ptr<Headers> cookied = options_.cookies ? with_cookies(p) : nullptr;
+    const std::unique_ptr<Headers> cookied = options_.cookies ? with_cookies(options_, p) : nullptr;
     if (options_.hooks.mock) {
         const Headers& headers = cookied ? *cookied : p.headers();
         Exchanged answered = co_await mocked(p, headers, call);

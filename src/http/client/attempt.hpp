@@ -16,6 +16,10 @@
 
 namespace nector::http::detail {
 
+/// With Options::cookies: `p`'s headers with the Cookie field its URL matches, or null when
+/// none matches or the request sets Cookie itself (the intercept layer's request, too).
+std::unique_ptr<Headers> with_cookies(const Options& options, const Prepared& p);
+
 class AttemptLayer {
 public:
     AttemptLayer(Pool& pool, const Options& options, const WireLimits& limits, Metrics& metrics)
@@ -32,9 +36,6 @@ private:
     /// Decodes a whole buffered body per its Content-Encoding (when decode_content is on),
     /// bounded by max_response_bytes.
     void decode(Response& response, std::string_view context) const;
-    /// With Options::cookies: `p`'s headers with the Cookie field its URL matches, or null
-    /// when none matches or the request sets Cookie itself.
-    std::unique_ptr<Headers> with_cookies(const Prepared& p) const;
     /// With Options::cookies: the response's Set-Cookie fields stored.
     void keep_cookies(const Prepared& p, const Response& response) const;
 

@@ -15,12 +15,20 @@ asio::awaitable<Response> Next::operator()(InterceptedRequest request) const {
 
 namespace detail {
 
-InterceptedRequest intercepted_request(const Prepared& p) {
-    return InterceptedRequest{.method = p.method,
-                              .url = p.target.url,
-                              .headers = p.headers(),
-                              .body = p.body,
-                              .streamed_body = p.upload != nullptr};
+InterceptedRequest intercepted_request(const Prepared& p, const Options& options) {
+    InterceptedRequest request{.method = p.method,
+                               .url = p.target.url,
+                               .headers = p.headers(),
+                               .body = p.body,
+                               .streamed_body = p.upload != nullptr};
+    // The jar's cookies are part of what is sent: interceptors see (and may sign) them, and
+    // the attempt layer then takes the Cookie field as the request's own.
+    if (options.cookies) {
+        if (const std::unique_ptr<Headers> cookied = with_cookies(options, p)) {
+            request.headers = *cookied;
+        }
+    }
+    return request;
 }
 
 namespace {
@@ -78,7 +86,8 @@ asio::awaitable<Exchanged> InterceptLayer::intercepted(const Prepared& p, CallSt
     InterceptChain chain(attempt_, options_, p, call);
     Exchanged out;
     try {
-        Response r = co_await chain.next(0, intercepted_request(p));
+        InterceptedRequest request = intercepted_request(p, options_);
+        Response r = co_await chain.next(0, std::move(request));
         if (!r.body.empty()) chain.body.reset(); // the interceptor's body replaces the stream
         call.response = std::move(r);
         out.body = std::move(chain.body);
@@ -86,9 +95,7 @@ asio::awaitable<Exchanged> InterceptLayer::intercepted(const Prepared& p, CallSt
         throw; // the transport's own options
     } catch (const TransportError&) {
         out.error = std::current_exception();
-    } catch (const boost::system::system_error&) {
-        out.error = std::current_exception(); // Asio's operation_aborted: the call cancelled
-    }
+    } // (Asio's operation_aborted, a cancelled call, propagates as it does below this layer)
     out.sent = chain.sent;
     co_return out;
 }

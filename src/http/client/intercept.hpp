@@ -57,7 +57,7 @@ struct InterceptChain {
     bool sent = false;                 ///< a request byte may have reached a server
 };
 
-/// `p` as an interceptor sees it.
-InterceptedRequest intercepted_request(const Prepared& p);
+/// `p` as an interceptor sees it (with a cookie jar, its Cookie field included).
+InterceptedRequest intercepted_request(const Prepared& p, const Options& options);
 
 } // namespace nector::http::detail

@@ -53,7 +53,9 @@ void validate(const Options& o) {
     if (!(o.hedge.percentile >= 0 && o.hedge.percentile < 100)) {
         bad_option("hedge.percentile must be at least 0 and below 100");
     }
-    if (o.hedge.min_samples == 0) bad_option("hedge.min_samples must be at least 1");
+    if (o.hedge.min_samples == 0 || o.hedge.min_samples > 100) {
+        bad_option("hedge.min_samples must be between 1 and 100 (the response times kept)");
+    }
     if (o.limits.max_connections == 0) bad_option("limits.max_connections must be at least 1");
     if (o.limits.max_connections_per_origin == 0) {
         bad_option("limits.max_connections_per_origin must be at least 1");
