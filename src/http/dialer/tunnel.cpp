@@ -30,8 +30,14 @@ namespace {
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
 std::string host_port(std::string_view host, std::uint16_t port) {
-    const bool v6 = host.find(':') != std::string_view::npos;
-    return (v6 ? "[" + std::string(host) + "]" : std::string(host)) + ":" + std::to_string(port);
+    // Appended, not `"[" + std::string(host)`: see reason_note() in message/body.cpp.
+    std::string out;
+    if (host.find(':') != std::string_view::npos) {
+        out.append("[").append(host).append("]");
+    } else {
+        out.append(host);
+    }
+    return out.append(":").append(std::to_string(port));
 }
 
 // A failed read or write of the handshake with the proxy.

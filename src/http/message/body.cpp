@@ -428,8 +428,18 @@ void validate_header(std::string_view name, std::string_view value) {
     }
 }
 
+// Built by appending: GCC 12 at -O2 warns (-Wrestrict, a false positive, GCC bug 105329)
+// where a literal is prepended to a temporary string with `"x" + std::string`.
 std::string reason_note(std::string_view reason) {
-    return reason.empty() ? std::string() : " " + printable(reason);
+    std::string note;
+    if (!reason.empty()) note.append(" ").append(printable(reason));
+    return note;
+}
+
+std::string in_quotes(std::string_view text) {
+    std::string out = "\"";
+    out.append(printable(text)).append("\"");
+    return out;
 }
 
 std::string printable(std::string_view text) {

@@ -121,6 +121,9 @@ void validate_header(std::string_view name, std::string_view value);
 /// cut after 100 bytes with "...".
 std::string printable(std::string_view text);
 
+/// printable(text) in double quotes, for an error message: `"a\"b"`.
+std::string in_quotes(std::string_view text);
+
 /// A reason phrase for a message: " Not Found" (printable()), or nothing when there is none
 /// (HTTP/2, mock responses).
 std::string reason_note(std::string_view reason);

@@ -10,7 +10,7 @@ namespace nector::http::detail {
 namespace {
 
 [[noreturn]] void refuse(std::string_view entry, const std::string& why) {
-    throw std::invalid_argument("\"" + printable(entry) + "\": " + why);
+    throw std::invalid_argument(in_quotes(entry) + ": " + why);
 }
 
 // The next ':'-separated field; a field in brackets ("[::1]") may hold colons.
@@ -47,7 +47,7 @@ std::uint16_t port_of(std::string_view text, std::string_view entry, bool may_be
     unsigned value = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc{} || end != text.data() + text.size() || value == 0 || value > 65535) {
-        refuse(entry, "\"" + printable(text) + "\" is not a port (1 to 65535)");
+        refuse(entry, in_quotes(text) + " is not a port (1 to 65535)");
     }
     return static_cast<std::uint16_t>(value);
 }
@@ -83,7 +83,7 @@ ResolveEntry parse_resolve(std::string_view entry) {
         }
         boost::system::error_code ec;
         const auto address = boost::asio::ip::make_address(std::string(text), ec);
-        if (ec) refuse(entry, "\"" + printable(text) + "\" is not an IP address");
+        if (ec) refuse(entry, in_quotes(text) + " is not an IP address");
         out.addresses.push_back(address);
     }
     return out;

@@ -31,7 +31,7 @@ std::optional<std::uint16_t> port_number(std::string_view text) {
 } // namespace
 
 ProxyUrl parse_proxy(std::string_view url) {
-    const std::string shown = "\"" + printable(redact(url)) + "\"";
+    const std::string shown = in_quotes(redact(url));
     const auto refuse = [&](const std::string& why) {
         throw std::invalid_argument(shown + ": " + why);
     };
