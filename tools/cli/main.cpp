@@ -1,222 +1,145 @@
-// nector: the command-line client.
-//   nector request https://example.com/get -H 'Accept: application/json' -i
-//   nector request -X POST http://127.0.0.1:8080/post --json '{"a":1}'
-//   nector message build --type binary -H 'Content-Type: text/plain' --payload hi -o m.bin
-//   nector message inspect --type binary m.bin
-#include <nector/nector.hpp>
+// nector: the command-line client (docs/cli.md).
+//   nector example.org/json                       GET, pretty on a terminal
+//   nector :8080/post name=ada age:=36            POST {"name":"ada","age":36}
+//   nector -f POST :8080/post name=ada cv@cv.pdf  a multipart form with a file
+//   nector -v PUT :8080/put X-Id:7 q==1 < body    headers, a query, the body from stdin
+//   nector message build --type binary -H 'Content-Type: text/plain' --payload hi
+#include "cli.hpp"
+#include "request.hpp"
 
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
+#include <string_view>
 
-#include <cstdio>
-#include <fstream>
-#include <iostream>
-#include <iterator>
-#include <sstream>
+namespace nector::cli {
 
-namespace json = boost::json;
+int message_main(int argc, char** argv);
 
 namespace {
 
-nector::Bytes read_all(const std::string& path) {
-    std::string data;
-    if (path.empty() || path == "-") {
-        data.assign(std::istreambuf_iterator<char>(std::cin), {});
-    } else {
-        std::ifstream in(path, std::ios::binary);
-        if (!in) throw std::runtime_error("cannot open " + path);
-        data.assign(std::istreambuf_iterator<char>(in), {});
-    }
-    return nector::to_bytes(data);
-}
+constexpr std::string_view footer = R"(Request items:
+  Header:value    a header ("Header:" leaves out one nector would send; "Header;" an empty one)
+  name==value     a query parameter
+  field=value     a JSON string field (a form field with --form)
+  field:=json     a raw JSON field: field:=36, tags:='["a","b"]'
+  field=@file     a field with a file's text;  field:=@file.json  a file's JSON
+  field@file      a file in a multipart form (field@file;type=image/png)
+A body (items, --json, --data, or standard input when it is a pipe) makes the default
+method POST, else GET. URLs: ":8080/x" is http://localhost:8080/x; without a scheme, http://.
 
-void write_all(const std::string& path, const nector::Bytes& data) {
-    const auto text = nector::as_string_view(data);
-    if (path.empty() || path == "-") {
-        std::cout.write(text.data(), static_cast<std::streamsize>(text.size()));
-        return;
-    }
-    std::ofstream out(path, std::ios::binary);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    if (!out) throw std::runtime_error("cannot write " + path);
-}
+Exit status: 0 success, 1 other error, 2 timeout, 3/4/5 a 3xx/4xx/5xx with --check-status,
+6 too many redirects, 7 connection, 8 TLS, 9 bad input, 10 a response that cannot be read.
 
-// Printable text as a JSON string; anything else as lower-case hex.
-json::object describe_payload(const nector::Bytes& payload) {
-    const auto text = nector::as_string_view(payload);
-    bool printable = true;
-    for (const char ch : text) {
-        const auto c = static_cast<unsigned char>(ch);
-        if ((c < 0x20 && c != '\n' && c != '\t' && c != '\r') || c >= 0x7F) printable = false;
-    }
-    json::object out{{"size", payload.size()}};
-    if (printable) {
-        out["text"] = text;
-    } else {
-        std::string hex;
-        for (const char c : text) hex += fmt::format("{:02x}", static_cast<unsigned char>(c));
-        out["hex"] = hex;
-    }
-    return out;
-}
+Also: nector message build|inspect   (nector message --help))";
 
-struct RequestArgs {
-    std::string method = "GET";
-    std::string url;
-    std::vector<std::string> headers;
-    std::string json;
-    std::vector<std::string> form;
-    double timeout = 10;
-    std::string cacert;
-    bool insecure = false;
-    bool include = false;
-    bool no_redirects = false;
-    bool http2 = false;
-    bool http2_prior_knowledge = false;
-};
+int request_main(int argc, char** argv) {
+    RequestFlags f;
+    CLI::App app{"nector: HTTP requests from the command line, on the nector transport", "nector"};
+    app.set_help_flag("--help", "print this help and exit");
+    app.set_version_flag("--version", std::string(nector::version));
+    app.footer(std::string(footer));
+    app.get_formatter()->column_width(34);
 
-nector::Headers parse_headers(const std::vector<std::string>& headers);
+    app.add_option("args", f.input.positionals, "[METHOD] URL [ITEM...]")->required();
 
-int request(const RequestArgs& args) {
-    namespace http = nector::http;
-    http::HttpMessage message{
-        .method = args.method, .url = args.url, .headers = parse_headers(args.headers)};
-    if (!args.json.empty()) message.json = json::parse(args.json);
-    for (const auto& field : args.form) {
-        const auto eq = field.find('=');
-        if (eq == std::string::npos)
-            throw std::runtime_error("--data \"" + field + "\" is not NAME=VALUE");
-        message.form.emplace_back(field.substr(0, eq), field.substr(eq + 1));
-    }
-    http::Options options{.timeout = http::Timeout::all(std::chrono::duration_cast<http::Duration>(
-                              std::chrono::duration<double>(args.timeout))),
-                          .follow_redirects = !args.no_redirects,
-                          .verify_ssl = !args.insecure,
-                          .raise_for_status = false};
-    options.tls.ca_file = args.cacert;
-    options.http2 = args.http2;
-    options.http2_prior_knowledge = args.http2_prior_knowledge;
-    const http::Response response = http::BlockingClient(options).request(std::move(message));
-    if (args.include) {
-        fmt::print("{} {} {}\n", nector::http::to_string(response.version), response.status,
-                   response.reason);
-        for (const auto& [name, value] : response.headers) fmt::print("{}: {}\n", name, value);
-        fmt::print("\n");
-    }
-    std::fwrite(response.body.data(), 1, response.body.size(), stdout);
-    if (response.status >= 400) {
-        fmt::print(stderr, "nector: {} {}: HTTP {} {}\n", args.method, response.url,
-                   response.status, response.reason);
-        return 1;
-    }
-    return 0;
-}
+    auto* body = app.add_option_group("Request");
+    body->add_option("-X,--method", f.input.method, "the method (else from the arguments)");
+    body->add_option("-H,--header", f.input.headers, "a header \"Name: value\" (repeatable)")
+        ->allow_extra_args(false);
+    body->add_option("--json", f.input.json, "a raw JSON body");
+    body->add_option("-d,--data", f.input.data,
+                     "a raw body (curl's -d: TEXT, @FILE or @-; joined by '&'; urlencoded)")
+        ->allow_extra_args(false);
+    body->add_flag("-f,--form", f.input.form, "data items as a form (multipart with files)");
+    body->add_flag("--ignore-stdin", f.input.ignore_stdin, "never read a body from stdin");
+    body->add_option("--default-scheme", f.input.default_scheme,
+                     "scheme for URLs without one (default http)");
 
-int inspect(const std::string& type, const std::string& path) {
-    const nector::Bytes data = read_all(path);
-    json::object out{{"type", type}, {"wire_size", data.size()}};
-    if (type == "json") {
-        const auto m = nector::JsonMessage::deserialize(data);
-        out["headers"] = m.headers();
-        out["payload"] = m.payload();
-    } else {
-        const auto m = nector::BinaryMessage::deserialize(data);
-        json::array headers;
-        for (const auto& [name, value] : m.headers()) headers.push_back(json::array{name, value});
-        out["headers"] = std::move(headers);
-        out["payload"] = describe_payload(m.payload());
-    }
-    fmt::print("{}\n", json::serialize(out));
-    return 0;
-}
+    auto* output = app.add_option_group("Output");
+    output->add_option("-p,--print", f.print,
+                       "what to print: H request head, B request body, h response head, b "
+                       "response body (default hb on a terminal, b else)");
+    output->add_flag("-v,--verbose", f.verbose, "print the request too (--print=HBhb)");
+    output->add_flag("-h,--headers", f.headers, "print the response head only (--print=h)");
+    output->add_flag("-b,--body", f.body, "print the response body only (--print=b)");
+    output->add_flag("-i,--include", f.include,
+                     "the response head as sent (CRLF), each redirect's too, then the body");
+    output->add_flag("--all", f.all, "print every exchange (redirects, retries)");
+    output->add_option("--pretty", f.pretty, "none|colors|format|all (default all on a terminal)")
+        ->check(CLI::IsMember({"none", "colors", "format", "all"}));
+    output->add_option("-o,--output", f.output, "write the output to FILE");
+    output->add_flag("--check-status", f.check_status,
+                     "exit 3, 4 or 5 for a 3xx, 4xx or 5xx final response");
 
-nector::Headers parse_headers(const std::vector<std::string>& headers) {
-    nector::Headers fields;
-    for (const auto& h : headers) {
-        const auto colon = h.find(':');
-        if (colon == std::string::npos || colon == 0) {
-            throw std::runtime_error("header \"" + h + "\" is not NAME: VALUE");
-        }
-        std::string value = h.substr(colon + 1);
-        value.erase(0, value.find_first_not_of(' '));
-        fields.add(h.substr(0, colon), std::move(value));
-    }
-    return fields;
-}
+    auto* net = app.add_option_group("Transport");
+    net->add_option("--timeout", f.timeout, "seconds for each phase (default 10)");
+    net->add_option("--connect-timeout", f.connect_timeout, "seconds to connect");
+    net->add_option("--max-time", f.max_time, "seconds for the whole call");
+    net->add_option("--retries", f.retries, "retries of a failed attempt (default 0)");
+    net->add_option("--backoff", f.backoff, "seconds of the first retry's backoff (default 0.5)");
+    net->add_flag("--http2", f.http2, "offer HTTP/2 by ALPN over TLS");
+    net->add_flag("--http2-prior-knowledge", f.http2_prior_knowledge,
+                  "speak HTTP/2 without negotiation (h2c on http://)");
+    net->add_option("--verify", f.verify, "yes|no|CA-FILE: check the server's certificate");
+    net->add_flag("-k,--insecure", f.insecure, "do not check the server's certificate");
+    net->add_option("--cacert", f.cacert, "PEM file of trusted CAs");
+    net->add_option("--cert", f.cert, "client certificate (PEM)");
+    net->add_option("--key,--cert-key", f.key, "client certificate's key (PEM)");
+    net->add_flag("-F,-L,--follow,!--no-follow", f.follow, "follow redirects (default yes)");
+    net->add_flag_callback(
+        "--no-redirects", [&f] { f.follow = false; }, "as --no-follow");
+    net->add_option("--max-redirects", f.max_redirects, "redirects to follow (default 20)");
+    net->add_option("-a,--auth", f.auth, "USER:PASSWORD, or a token with --auth-type=bearer");
+    net->add_option("-A,--auth-type", f.auth_type, "basic|digest|bearer")
+        ->check(CLI::IsMember({"basic", "digest", "bearer"}));
+    net->add_option("--proxy", f.proxy,
+                    "a proxy URL for every scheme, or SCHEME:URL (http:, https:, all:)")
+        ->allow_extra_args(false);
+    net->add_option("--unix-socket", f.unix_socket, "connect to this Unix socket");
+    net->add_option("--resolve", f.resolve, "HOST:PORT:ADDRESS, as curl's (repeatable)")
+        ->allow_extra_args(false);
+    net->add_option("--connect-to", f.connect_to,
+                    "HOST:PORT:CONNECT-HOST:CONNECT-PORT, as curl's (repeatable)")
+        ->allow_extra_args(false);
+    net->add_option("--session", f.session, "a cookie file, read before and written after");
 
-int build(const std::string& type, const std::vector<std::string>& headers,
-          const std::string& payload, const std::string& payload_file, const std::string& out) {
-    nector::Headers fields = parse_headers(headers);
-    nector::Bytes body = payload_file.empty() ? nector::to_bytes(payload) : read_all(payload_file);
-    if (type == "json") {
-        json::object jh;
-        for (const auto& [name, value] : fields) jh[name] = value;
-        const auto text = nector::as_string_view(body);
-        write_all(out, nector::JsonMessage(std::move(jh),
-                                           text.empty() ? json::value() : json::parse(text))
-                           .serialize());
-    } else {
-        write_all(out, nector::BinaryMessage(std::move(fields), std::move(body)).serialize());
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e);
+        return code == 0 ? 0 : static_cast<int>(Exit::bad_input);
     }
-    return 0;
+    return static_cast<int>(run_request(f));
 }
 
 } // namespace
+} // namespace nector::cli
 
 int main(int argc, char** argv) {
-    CLI::App app{"nector: the nector HTTP transport's command-line client"};
-    app.set_version_flag("--version", std::string(nector::version));
-    app.require_subcommand(1);
-    auto* message = app.add_subcommand("message", "build and inspect nector messages");
-    message->require_subcommand(1);
-    // `build`, `inspect` and `request` are parsed below; only one runs.
-
-    std::string type = "binary";
-    std::string path;
-    auto* insp =
-        message->add_subcommand("inspect", "validate a serialized message and print it as JSON");
-    insp->add_option("--type", type, "message type")->check(CLI::IsMember({"json", "binary"}));
-    insp->add_option("file", path, "file to read (default: standard input)");
-
-    std::vector<std::string> headers;
-    std::string payload, payload_file, out;
-    auto* bld = message->add_subcommand("build", "serialize a message");
-    bld->add_option("--type", type, "message type")->check(CLI::IsMember({"json", "binary"}));
-    bld->add_option("-H,--header", headers, "header as 'Name: value' (repeatable)");
-    auto* p = bld->add_option("--payload", payload, "payload (JSON text for --type json)");
-    bld->add_option("--payload-file", payload_file, "read the payload from a file")->excludes(p);
-    bld->add_option("-o,--output", out, "file to write (default: standard output)");
-
-    RequestArgs req;
-    auto* rq = app.add_subcommand("request", "send one HTTP request and print the response body");
-    rq->add_option("url", req.url, "absolute URL")->required();
-    rq->add_option("-X,--method", req.method, "request method (default GET)");
-    rq->add_option("-H,--header", req.headers, "header as 'Name: value' (repeatable)");
-    auto* js = rq->add_option("--json", req.json, "JSON body");
-    rq->add_option("-d,--data", req.form, "form field NAME=VALUE (repeatable)")->excludes(js);
-    rq->add_option("--timeout", req.timeout, "seconds for each phase (default 10)");
-    rq->add_option("--cacert", req.cacert, "PEM file of trusted CAs");
-    rq->add_flag("-k,--insecure", req.insecure, "do not verify the server's certificate");
-    rq->add_flag("-i,--include", req.include, "print the status line and headers too");
-    rq->add_flag("--no-redirects", req.no_redirects, "do not follow redirects");
-    rq->add_flag("--http2", req.http2, "offer HTTP/2 by ALPN over TLS");
-    rq->add_flag("--http2-prior-knowledge", req.http2_prior_knowledge,
-                 "speak HTTP/2 without negotiation (h2c on http://)");
-
-    CLI11_PARSE(app, argc, argv);
+    using namespace nector::cli;
+    const std::string_view first = argc > 1 ? argv[1] : "";
     try {
-        if (rq->parsed()) return request(req);
-        if (insp->parsed()) return inspect(type, path);
-        if (bld->parsed()) return build(type, headers, payload, payload_file, out);
-        return 2;
+        if (first == "message") return message_main(argc - 1, argv + 1);
+        // "nector request URL ..." is the earlier spelling of "nector URL ...".
+        if (first == "request") {
+            argv[1] = argv[0];
+            return request_main(argc - 1, argv + 1);
+        }
+        return request_main(argc, argv);
     } catch (const nector::TransportError& e) {
-        fmt::print(stderr, "nector: {} [{}]\n", e.what(),
-                   nector::to_string(static_cast<nector::errc>(e.code().value())));
+        if (e.code().category() == nector::error_category()) {
+            fmt::print(stderr, "nector: {} [{}]\n", e.what(),
+                       nector::to_string(static_cast<nector::errc>(e.code().value())));
+        } else {
+            fmt::print(stderr, "nector: {}\n", e.what());
+        }
+        return static_cast<int>(exit_for(e.code()));
+    } catch (const UsageError& e) {
+        fmt::print(stderr, "nector: {}\n", e.what());
+        return static_cast<int>(Exit::bad_input);
     } catch (const std::exception& e) {
         fmt::print(stderr, "nector: {}\n", e.what());
     }
-    return 1;
+    return static_cast<int>(Exit::error);
 }

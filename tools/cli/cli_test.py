@@ -1,0 +1,497 @@
+"""Tests of the `nector` binary as a user runs it: through pipes, and under a real
+pseudo-terminal (util-linux's `script`) for what only a terminal gets (colours, the binary
+notice). The servers are local: httpbin (Debian's python3-httpbin, started by
+tests/support/httpbin_server.py on an ephemeral port), nghttpd for h2c, `openssl s_server`
+for TLS, and small socket servers here for what no real server does on purpose (never
+answering, answering garbage).
+
+Usage: cli_test.py NECTOR HTTPBIN_LAUNCHER [unittest arguments, e.g. Items]
+"""
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import unittest
+
+NECTOR = ""
+LAUNCHER = ""
+HTTPBIN_PORT = 0
+_httpbin = None
+
+
+def setUpModule():
+    global _httpbin, HTTPBIN_PORT
+    # Debian's httpbin is a module of the system Python.
+    _httpbin = subprocess.Popen(["/usr/bin/python3", LAUNCHER], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
+    line = _httpbin.stdout.readline()  # printed once the socket listens
+    if not line.strip().isdigit():
+        raise RuntimeError("httpbin did not start (install python3-httpbin)")
+    HTTPBIN_PORT = int(line)
+
+
+def tearDownModule():
+    if _httpbin:
+        _httpbin.kill()
+        _httpbin.wait()
+
+
+def run(*args, stdin=subprocess.DEVNULL, input=None):
+    """The binary through pipes: (exit status, stdout bytes, stderr text)."""
+    p = subprocess.run([NECTOR, *args], stdin=None if input is not None else stdin,
+                       input=input, capture_output=True, timeout=60)
+    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
+
+
+def run_tty(*args):
+    """The binary with a pseudo-terminal as stdout (and stdin): (exit status, output)."""
+    command = " ".join(shlex_quote(a) for a in [NECTOR, *args])
+    p = subprocess.run(["script", "-qec", command, "/dev/null"], stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=60)
+    return p.returncode, p.stdout
+
+
+def shlex_quote(text):
+    import shlex
+    return shlex.quote(text)
+
+
+def hb(path):
+    return f"http://127.0.0.1:{HTTPBIN_PORT}{path}"
+
+
+def body_json(out):
+    return json.loads(out.decode())
+
+
+class OneShotServer:
+    """A TCP server on an ephemeral port whose handler gets each accepted socket."""
+
+    def __init__(self, handler):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.handler = handler
+        self.conns = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            self.handler(conn)
+
+    def close(self):
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+def read_head(conn):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+class Items(unittest.TestCase):
+    def test_data_fields_make_a_json_post(self):
+        code, out, err = run(hb("/anything"), "name=ada", "age:=36", "tags:=[\"a\",\"b\"]",
+                             "q==1", "X-Id:7")
+        self.assertEqual(code, 0, err)
+        got = body_json(out)
+        self.assertEqual(got["method"], "POST")
+        self.assertEqual(got["json"], {"name": "ada", "age": 36, "tags": ["a", "b"]})
+        self.assertEqual(got["args"], {"q": "1"})
+        self.assertEqual(got["headers"]["X-Id"], "7")
+        self.assertEqual(got["headers"]["Content-Type"], "application/json")
+        self.assertIn("application/json", got["headers"]["Accept"])
+
+    def test_no_body_is_a_get_and_a_method_word_is_the_method(self):
+        code, out, _ = run(hb("/anything"))
+        self.assertEqual(body_json(out)["method"], "GET")
+        code, out, _ = run("delete", hb("/anything"), "q==2")
+        got = body_json(out)
+        self.assertEqual((got["method"], got["args"]), ("DELETE", {"q": "2"}))
+        code, out, _ = run("patch", f"127.0.0.1:{HTTPBIN_PORT}/anything")
+        self.assertEqual(body_json(out)["method"], "PATCH")
+        # A word followed by an item is the URL (httpie's rule): `nector localhost a=1`.
+        code, _, err = run("--resolve", "nosuchhost:80:127.0.0.1", "nosuchhost", "a=1")
+        self.assertIn("http://nosuchhost/", err)
+
+    def test_json_and_data_flags_make_a_post(self):
+        code, out, err = run("--json", '{"n": 2}', hb("/anything"))
+        self.assertEqual(code, 0, err)
+        got = body_json(out)
+        self.assertEqual((got["method"], got["json"]), ("POST", {"n": 2}))
+        code, out, _ = run("-d", "a=1", "-d", "b=2", hb("/anything"))
+        got = body_json(out)
+        self.assertEqual((got["method"], got["form"]), ("POST", {"a": "1", "b": "2"}))
+        # The earlier spelling: `nector request -X ... URL`.
+        code, out, _ = run("request", "-X", "PUT", hb("/anything"), "--json", "[1]")
+        got = body_json(out)
+        self.assertEqual((got["method"], got["json"]), ("PUT", [1]))
+
+    def test_form_and_files(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "note.txt")
+            with open(path, "w") as f:
+                f.write("file text")
+            code, out, err = run("--form", hb("/post"), "a=1", f"doc@{path}")
+            self.assertEqual(code, 0, err)
+            got = body_json(out)
+            self.assertEqual(got["form"], {"a": "1"})
+            self.assertEqual(got["files"], {"doc": "file text"})
+            self.assertTrue(got["headers"]["Content-Type"].startswith("multipart/form-data"))
+            code, out, _ = run("-f", hb("/post"), "a=1", "b=two words")
+            got = body_json(out)
+            self.assertEqual(got["form"], {"a": "1", "b": "two words"})
+            self.assertEqual(got["headers"]["Content-Type"], "application/x-www-form-urlencoded")
+            code, out, _ = run(hb("/post"), f"text=@{path}")
+            self.assertEqual(body_json(out)["json"], {"text": "file text"})
+
+    def test_body_from_a_pipe(self):
+        code, out, err = run(hb("/anything"), input=b"piped bytes")
+        self.assertEqual(code, 0, err)
+        got = body_json(out)
+        self.assertEqual((got["method"], got["data"]), ("POST", "piped bytes"))
+        code, out, _ = run("--ignore-stdin", hb("/anything"), input=b"ignored")
+        self.assertEqual(body_json(out)["method"], "GET")
+
+    def test_escapes_and_header_forms(self):
+        code, out, _ = run(hb("/anything"), "a\\:b=c", "User-Agent:", "X-Empty;")
+        got = body_json(out)
+        self.assertEqual(got["json"], {"a:b": "c"})
+        self.assertNotIn("User-Agent", got["headers"])
+        self.assertEqual(got["headers"]["X-Empty"], "")
+
+    def test_url_shorthands(self):
+        code, out, err = run(f":{HTTPBIN_PORT}/get")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(body_json(out)["headers"]["Host"], f"localhost:{HTTPBIN_PORT}")
+        code, out, err = run(f"127.0.0.1:{HTTPBIN_PORT}/get", "x==1")
+        self.assertEqual(body_json(out)["url"], hb("/get?x=1"))
+
+    def test_bad_items_are_refused_with_status_9(self):
+        for args, says in [((hb("/get"), "a:=nope"), "not JSON"),
+                           ((hb("/get"), "plain"), "is not a request item"),
+                           ((hb("/get"), "f@/no/such/file"), "cannot read the file"),
+                           (("--json", "{}", hb("/post"), "a=1"), "the body is given twice"),
+                           (("-f", hb("/post"), "n:=1"), "raw JSON"),
+                           (("--no-such-flag", hb("/get")), "no-such-flag"),
+                           (("http://bad host/",), "invalid URL")]:
+            code, out, err = run(*args)
+            self.assertEqual(code, 9, (args, err))
+            self.assertIn(says, err)
+            if "no-such-flag" not in says:  # CLI11 adds a "Run with --help" line
+                self.assertEqual(err.count("\n"), 1, err)
+
+
+class Output(unittest.TestCase):
+    def test_piped_output_is_the_body_alone_without_colours(self):
+        code, out, _ = run(hb("/get"))
+        self.assertTrue(out.startswith(b"{"))
+        self.assertNotIn(b"\x1b[", out)
+
+    def test_print_letters_and_shortcuts(self):
+        code, out, _ = run("-h", hb("/get"))
+        text = out.decode()
+        self.assertTrue(text.startswith("HTTP/1.1 200 OK\n"), text)
+        self.assertNotIn('"args"', text)
+        code, out, _ = run("-v", hb("/anything"), "a=1")
+        text = out.decode()
+        self.assertRegex(text, r"^POST /anything HTTP/1.1\nHost: 127.0.0.1:\d+\n")
+        self.assertIn('{"a":"1"}\n', text)  # the request body
+        self.assertIn("\nHTTP/1.1 200 OK\n", text)
+        code, out, _ = run("--print=Hh", hb("/get"))
+        text = out.decode()
+        self.assertTrue(text.startswith("GET /get HTTP/1.1\n"))
+        self.assertIn("HTTP/1.1 200 OK", text)
+        self.assertNotIn('"args"', text)
+        code, _, err = run("--print=x", hb("/get"))
+        self.assertEqual(code, 9)
+        self.assertIn("'x' is not one of", err)
+
+    def test_include_prints_each_redirect_head_as_sent(self):
+        code, out, _ = run("-i", hb("/redirect/2"))
+        text = out.decode()
+        self.assertEqual(len(re.findall(r"HTTP/1.1 302 FOUND\r\n", text)), 2, text)
+        self.assertIn("HTTP/1.1 200 OK\r\n", text)
+        self.assertIn("Location: /get\r\n", text)
+        self.assertTrue(text.rstrip().endswith("}"))
+        code, out, _ = run("-i", "--no-follow", hb("/redirect/2"))
+        self.assertEqual(out.decode().count("HTTP/1.1 "), 1)
+
+    def test_all_prints_every_exchange(self):
+        code, out, _ = run("--all", "-v", hb("/redirect/1"))
+        text = out.decode()
+        self.assertIn("GET /redirect/1 HTTP/1.1", text)
+        self.assertIn("GET /get HTTP/1.1", text)
+        self.assertLess(text.index("302 FOUND"), text.index("200 OK"))
+
+    def test_pretty_modes(self):
+        code, out, _ = run("--pretty=format", hb("/get"))
+        self.assertIn(b'{\n    "args": {},\n', out)
+        self.assertNotIn(b"\x1b[", out)
+        code, out, _ = run("--pretty=colors", hb("/get"))
+        self.assertIn(b"\x1b[", out)
+        self.assertNotIn(b"\n    ", out)
+        code, out, _ = run("--pretty=all", "-h", hb("/get"))
+        self.assertIn(b"\x1b[36mContent-Type\x1b[0m", out)
+
+    def test_output_file(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "out.json")
+            code, out, _ = run("-o", path, hb("/get"))
+            self.assertEqual((code, out), (0, b""))
+            with open(path) as f:
+                self.assertEqual(json.load(f)["url"], hb("/get"))
+
+    def test_binary_body_piped_is_the_bytes(self):
+        code, out, _ = run(hb("/image/png"))
+        self.assertTrue(out.startswith(b"\x89PNG"))
+
+
+class Terminal(unittest.TestCase):
+    def setUp(self):
+        if shutil.which("script") is None:
+            self.fail("`script` (util-linux) is needed for the terminal tests")
+
+    def test_a_terminal_gets_the_head_colours_and_indented_json(self):
+        code, out = run_tty(hb("/get"))
+        self.assertEqual(code, 0, out)
+        self.assertIn(b"\x1b[34mHTTP/1.1\x1b[0m \x1b[32m200 OK\x1b[0m", out)
+        self.assertIn(b"\x1b[1;34m\"args\"\x1b[0m: {}", out)
+        self.assertIn(b"\n    ", out)
+
+    def test_a_binary_body_is_not_dumped_on_a_terminal(self):
+        code, out = run_tty(hb("/image/png"))
+        self.assertIn(b"NOTE: binary data not shown in terminal", out)
+        self.assertNotIn(b"PNG", out)
+
+    def test_pretty_none_on_a_terminal(self):
+        code, out = run_tty("--pretty=none", "-b", hb("/get"))
+        self.assertNotIn(b"\x1b[", out)
+        self.assertTrue(out.startswith(b"{\"args\""), out)
+
+
+class Exits(unittest.TestCase):
+    def test_status_codes_with_check_status(self):
+        for path, expected in [("/status/200", 0), ("/status/404", 4), ("/status/503", 5)]:
+            code, _, err = run("--check-status", hb(path))
+            self.assertEqual(code, expected, err)
+        code, _, err = run("--check-status", "--no-follow", hb("/redirect/1"))
+        self.assertEqual(code, 3)
+        self.assertIn("GET " + hb("/redirect/1") + " answered 302", err)
+        code, _, _ = run(hb("/status/500"))  # without --check-status: 0, as httpie
+        self.assertEqual(code, 0)
+
+    def test_connection_refused_is_7(self):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()  # nothing listens there now
+        code, _, err = run(f"http://127.0.0.1:{port}/")
+        self.assertEqual(code, 7, err)
+        self.assertIn(f"connecting to 127.0.0.1:{port}", err)
+        self.assertIn("[connection_refused]", err)
+        self.assertEqual(err.count("\n"), 1)
+
+    def test_timeout_is_2(self):
+        server = OneShotServer(lambda conn: read_head(conn))  # reads, never answers
+        try:
+            code, _, err = run("--timeout", "0.3", f"http://127.0.0.1:{server.port}/")
+            self.assertEqual(code, 2, err)
+            self.assertIn("timed out", err)
+        finally:
+            server.close()
+
+    def test_too_many_redirects_is_6(self):
+        code, _, err = run("--max-redirects", "1", hb("/redirect/3"))
+        self.assertEqual(code, 6, err)
+        self.assertIn("more than 1 redirect", err)
+
+    def test_a_malformed_response_is_10(self):
+        def garbage(conn):
+            read_head(conn)
+            conn.sendall(b"HTTP/1.1 2000 What\r\n\r\n")
+            conn.close()
+        server = OneShotServer(garbage)
+        try:
+            code, _, err = run(f"http://127.0.0.1:{server.port}/")
+            self.assertEqual(code, 10, err)
+        finally:
+            server.close()
+
+    def test_an_untrusted_certificate_is_8(self):
+        with tempfile.TemporaryDirectory() as d:
+            key, cert = os.path.join(d, "k.pem"), os.path.join(d, "c.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                            key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+                            "-addext", "subjectAltName=IP:127.0.0.1"],
+                           check=True, capture_output=True)
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+            s.close()
+            server = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}",
+                                       "-key", key, "-cert", cert, "-www", "-naccept", "2"],
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                      stdin=subprocess.DEVNULL, text=True)
+            try:
+                for line in server.stdout:  # "ACCEPT" once the socket listens
+                    if line.strip() == "ACCEPT":
+                        break
+                code, _, err = run(f"https://127.0.0.1:{port}/")
+                self.assertEqual(code, 8, err)
+                self.assertIn("certificate", err)
+                code, out, err = run("--verify", cert, f"https://127.0.0.1:{port}/")
+                self.assertEqual(code, 0, err)
+                self.assertIn(b"s_server", out)
+            finally:
+                server.kill()
+                server.wait()
+
+
+class Network(unittest.TestCase):
+    def test_auth_schemes(self):
+        code, out, err = run("--auth", "u:p", "--check-status", hb("/basic-auth/u/p"))
+        self.assertEqual(code, 0, err)
+        self.assertEqual(body_json(out), {"authenticated": True, "user": "u"})
+        code, _, _ = run("--auth", "u:wrong", "--check-status", hb("/basic-auth/u/p"))
+        self.assertEqual(code, 4)
+        code, out, err = run("-A", "digest", "-a", "u:p", "--check-status",
+                             hb("/digest-auth/auth/u/p"))
+        self.assertEqual(code, 0, err)
+        code, out, err = run("-A", "bearer", "-a", "t0ken", "--check-status", hb("/bearer"))
+        self.assertEqual(code, 0, err)
+        self.assertEqual(body_json(out)["token"], "t0ken")
+
+    def test_session_keeps_cookies_across_runs(self):
+        with tempfile.TemporaryDirectory() as d:
+            session = os.path.join(d, "session.txt")
+            code, _, err = run("--session", session, hb("/cookies/set?flavour=oat"))
+            self.assertEqual(code, 0, err)
+            code, out, err = run("--session", session, hb("/cookies"))
+            self.assertEqual(body_json(out)["cookies"], {"flavour": "oat"})
+            code, out, _ = run(hb("/cookies"))
+            self.assertEqual(body_json(out)["cookies"], {})
+
+    def test_resolve_and_connect_to(self):
+        code, out, err = run("--resolve", f"api.test:{HTTPBIN_PORT}:127.0.0.1",
+                             f"http://api.test:{HTTPBIN_PORT}/get")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(body_json(out)["headers"]["Host"], f"api.test:{HTTPBIN_PORT}")
+        code, out, err = run("--connect-to", f"api.test:80:127.0.0.1:{HTTPBIN_PORT}",
+                             "http://api.test/get")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(body_json(out)["headers"]["Host"], "api.test")
+
+    def test_proxy(self):
+        seen = []
+
+        def proxy(conn):
+            head = read_head(conn)
+            seen.append(head.split(b"\r\n", 1)[0].decode())
+            body = b'{"via": "proxy"}'
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+            conn.close()
+        server = OneShotServer(proxy)
+        try:
+            code, out, err = run("--proxy", f"http://127.0.0.1:{server.port}",
+                                 "http://origin.test/path?q=1")
+            self.assertEqual(code, 0, err)
+            self.assertEqual(body_json(out), {"via": "proxy"})
+            self.assertEqual(seen, ["GET http://origin.test/path?q=1 HTTP/1.1"])
+        finally:
+            server.close()
+
+    def test_unix_socket(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "s.sock")
+            unix = socket.socket(socket.AF_UNIX)
+            unix.bind(path)
+            unix.listen(1)
+
+            def serve():
+                conn, _ = unix.accept()
+                head = read_head(conn)
+                body = head.split(b"\r\n", 1)[0]
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+                conn.close()
+            t = threading.Thread(target=serve, daemon=True)
+            t.start()
+            code, out, err = run("--unix-socket", path, "http://localhost/over-unix")
+            t.join()
+            unix.close()
+            self.assertEqual(code, 0, err)
+            self.assertEqual(out, b"GET /over-unix HTTP/1.1")
+
+    def test_h2c_prior_knowledge_prints_no_reason(self):
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "hello.txt"), "w") as f:
+                f.write("hello over h2c\n")
+            server = subprocess.Popen(["nghttpd", "-v", "-a", "127.0.0.1", "-d", d, "--no-tls",
+                                       "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                      text=True)
+            try:
+                port = None
+                for line in server.stdout:
+                    m = re.search(r"port (\d+)", line)
+                    if m and int(m.group(1)) != 0:
+                        port = int(m.group(1))
+                        break
+                    if "listen" in line:
+                        break
+                if port is None:
+                    port = listening_port(server.pid)
+                code, out, err = run("-i", "--http2-prior-knowledge",
+                                     f"http://127.0.0.1:{port}/hello.txt")
+                self.assertEqual(code, 0, err)
+                text = out.decode()
+                self.assertTrue(text.startswith("HTTP/2 200\r\n"), text)
+                self.assertTrue(text.endswith("hello over h2c\n"))
+            finally:
+                server.kill()
+                server.wait()
+
+
+def listening_port(pid):
+    """The TCP port process `pid` listens on, from /proc (nghttpd picked it: port 0)."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        m = re.match(r"socket:\[(\d+)\]", target)
+        if m:
+            inodes.add(m.group(1))
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            next(f)
+            for row in f:
+                cols = row.split()
+                if cols[3] == "0A" and cols[9] in inodes:  # LISTEN
+                    return int(cols[1].split(":")[1], 16)
+    raise RuntimeError("nghttpd listens on no TCP port")
+
+
+if __name__ == "__main__":
+    NECTOR, LAUNCHER = sys.argv[1], sys.argv[2]
+    unittest.main(argv=[sys.argv[0], *sys.argv[3:]], verbosity=2)
