@@ -289,6 +289,105 @@ class Terminal(unittest.TestCase):
         self.assertTrue(out.startswith(b"{\"args\""), out)
 
 
+class Download(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.cwd = self.dir.name
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def run_here(self, *args):
+        p = subprocess.run([NECTOR, *args], stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=60, cwd=self.cwd)
+        return p.returncode, p.stdout, p.stderr.decode(errors="replace")
+
+    def path(self, name):
+        return os.path.join(self.cwd, name)
+
+    def read(self, name):
+        with open(self.path(name), "rb") as f:
+            return f.read()
+
+    def test_named_by_the_url_then_made_unique(self):
+        code, out, err = self.run_here("--download", hb("/range/2000"))
+        self.assertEqual(code, 0, err)
+        self.assertEqual(out, b"")
+        self.assertEqual(len(self.read("2000")), 2000)
+        self.assertIn('Done: 1.95 KiB', err)
+        code, _, err = self.run_here("--download", hb("/range/2000"))
+        self.assertEqual(code, 0, err)
+        self.assertTrue(os.path.exists(self.path("2000-1")))
+        self.assertEqual(sorted(os.listdir(self.cwd)), ["2000", "2000-1"])
+
+    def test_a_content_disposition_name_stays_in_the_directory(self):
+        url = hb("/response-headers?Content-Disposition=attachment%3B%20filename%3D%22..%2F..%2Fx.txt%22")
+        code, _, err = self.run_here("--download", url)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(os.listdir(self.cwd), ["x.txt"])
+
+    def test_an_error_status_downloads_nothing(self):
+        code, _, err = self.run_here("--download", hb("/status/404"))
+        self.assertEqual(code, 4)
+        self.assertIn("answered 404", err)
+        self.assertEqual(os.listdir(self.cwd), [])
+
+    def test_an_interrupted_download_is_kept_as_part_and_resumed(self):
+        full = bytes(range(256)) * 40  # 10240 bytes
+        ranges = []
+
+        def serve(conn):
+            head = read_head(conn).decode()
+            m = re.search(r"\r\nRange: bytes=(\d+)-", head)
+            if m is None:  # the first try: 4000 of the bytes announced, then the end
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(full)
+                             + full[:4000])
+            else:
+                first = int(m.group(1))
+                ranges.append(first)
+                rest = full[first:]
+                conn.sendall(b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes %d-%d/%d\r\n"
+                             b"Content-Length: %d\r\n\r\n" % (first, len(full) - 1, len(full), len(rest))
+                             + rest)
+            conn.close()
+        server = OneShotServer(serve)
+        try:
+            url = f"http://127.0.0.1:{server.port}/file.bin"
+            code, _, err = self.run_here("--download", "-o", "file.bin", url)
+            self.assertEqual(code, 7, err)
+            self.assertFalse(os.path.exists(self.path("file.bin")))
+            self.assertEqual(self.read("file.bin.part"), full[:4000])
+            self.assertIn('"file.bin.part"', err)
+            code, _, err = self.run_here("--download", "--continue", "-o", "file.bin", url)
+            self.assertEqual(code, 0, err)
+            self.assertEqual(ranges, [4000])
+            self.assertEqual(self.read("file.bin"), full)
+            self.assertFalse(os.path.exists(self.path("file.bin.part")))
+        finally:
+            server.close()
+
+    def test_a_server_without_ranges_starts_over(self):
+        with open(self.path("r.bin.part"), "wb") as f:
+            f.write(b"stale bytes")
+        code, _, err = self.run_here("--download", "--continue", "-o", "r.bin", hb("/bytes/64"))
+        self.assertEqual(code, 0, err)
+        self.assertIn("starting over", err)
+        self.assertEqual(len(self.read("r.bin")), 64)
+
+    def test_continue_needs_an_output_file(self):
+        code, _, err = self.run_here("--download", "--continue", hb("/bytes/8"))
+        self.assertEqual(code, 9)
+        self.assertIn("--continue needs -o FILE", err)
+
+    def test_the_progress_bar_is_drawn_on_a_terminal_only(self):
+        code, out = run_tty("--download", "-o", self.path("t.bin"), hb("/range/4096"))
+        self.assertEqual(code, 0, out)
+        self.assertIn(b"100% [########################] 4.00 KiB / 4.00 KiB", out)
+        code, _, err = self.run_here("--download", "-o", "p.bin", hb("/range/4096"))
+        self.assertNotIn("[#", err)
+        self.assertNotIn("\r", err)
+
+
 class Exits(unittest.TestCase):
     def test_status_codes_with_check_status(self):
         for path, expected in [("/status/200", 0), ("/status/404", 4), ("/status/503", 5)]:

@@ -68,7 +68,10 @@ int request_main(int argc, char** argv) {
     output->add_flag("--all", f.all, "print every exchange (redirects, retries)");
     output->add_option("--pretty", f.pretty, "none|colors|format|all (default all on a terminal)")
         ->check(CLI::IsMember({"none", "colors", "format", "all"}));
-    output->add_option("-o,--output", f.output, "write the output to FILE");
+    output->add_option("-o,--output", f.output, "write the output (or the download) to FILE");
+    output->add_flag("--download", f.download,
+                     "save the body to a file (-o, else named by the response), with progress");
+    output->add_flag("-c,--continue", f.resume, "resume an interrupted --download -o FILE");
     output->add_flag("--check-status", f.check_status,
                      "exit 3, 4 or 5 for a 3xx, 4xx or 5xx final response");
 

@@ -1,6 +1,7 @@
 // `nector [METHOD] URL [ITEM...]` (request.hpp).
 #include "request.hpp"
 
+#include "download.hpp"
 #include "output.hpp"
 
 #include <fmt/core.h>
@@ -130,6 +131,12 @@ Exit run_request(const RequestFlags& flags) {
     for (const auto& name : built.unset) {
         if (iequals(name, "User-Agent")) options.user_agent.clear();
     }
+
+    if (flags.download) {
+        return run_download({.output = flags.output, .resume = flags.resume},
+                            std::move(built.message), std::move(options));
+    }
+    if (flags.resume) throw UsageError("--continue goes with --download");
 
     // What to print, and where.
     std::unique_ptr<std::FILE, FileCloser> file;

@@ -22,6 +22,8 @@ struct RequestFlags {
     std::string pretty;   ///< none|colors|format|all; empty: all on a terminal, none else
     std::string output;   ///< -o FILE: what would be printed goes there
     bool check_status = false;
+    bool download = false; ///< --download: the body to a file, with a progress bar
+    bool resume = false;   ///< --continue: resume -o FILE's .part
 
     // The transport's options.
     std::optional<double> timeout;         ///< seconds, each phase
