@@ -66,6 +66,9 @@ struct BuiltRequest {
 /// Throws UsageError saying which argument is wrong and why.
 BuiltRequest build_request(const RequestInput& input);
 
+/// `-H "Name: value"` flags as header fields; throws UsageError for one without a name.
+Headers header_flags(const std::vector<std::string>& flags);
+
 /// The URL httpie would make of `text`: ":8080/x" -> "http://localhost:8080/x",
 /// "example.org/x" -> "http://example.org/x"; URLs with a scheme are kept.
 std::string expand_url(std::string_view text, std::string_view default_scheme);

@@ -388,6 +388,56 @@ class Download(unittest.TestCase):
         self.assertNotIn("\r", err)
 
 
+class Bench(unittest.TestCase):
+    def test_a_counted_run_reports_every_request(self):
+        code, out, err = run("bench", hb("/get"), "-c", "8", "-n", "300")
+        self.assertEqual(code, 0, err)
+        text = out.decode()
+        self.assertRegex(text, r"Requests: +300 \(8 connections\)")
+        self.assertRegex(text, r"Errors: +0\n")
+        self.assertIn("[200] 300 responses", text)
+        for p in ("p50", "p90", "p99", "p99.9"):
+            self.assertRegex(text, rf"\n  {re.escape(p)} +\d+\.\d{{3}} ms\n")
+        bars = re.findall(r"\[ *(\d+)\] \|", text)
+        self.assertEqual(len(bars), 10)
+        self.assertEqual(sum(int(b) for b in bars), 300)
+        rate = float(re.search(r"Requests/s: +([\d.]+)", text).group(1))
+        total = float(re.search(r"Total: +([\d.]+) s", text).group(1))
+        self.assertAlmostEqual(rate * total, 300, delta=1)
+
+    def test_a_timed_run_stops_at_its_duration(self):
+        code, out, err = run("bench", hb("/get"), "-c", "2", "-z", "300ms")
+        self.assertEqual(code, 0, err)
+        text = out.decode()
+        total = float(re.search(r"Total: +([\d.]+) s", text).group(1))
+        self.assertGreaterEqual(total, 0.3)
+        self.assertGreater(int(re.search(r"Requests: +(\d+)", text).group(1)), 0)
+
+    def test_errors_are_counted_by_code(self):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        code, out, _ = run("bench", f"http://127.0.0.1:{port}/", "-c", "2", "-n", "10")
+        self.assertEqual(code, 1)
+        self.assertIn("[connection_refused] 10", out.decode())
+        code, out, _ = run("bench", hb("/status/503"), "-c", "2", "-n", "6")
+        self.assertIn("[503] 6 responses", out.decode())
+
+    def test_the_live_line_is_drawn_on_a_terminal(self):
+        code, out = run_tty("bench", hb("/get"), "-c", "2", "-z", "350ms")
+        self.assertEqual(code, 0, out)
+        self.assertRegex(out, rb"\r0\.\d s of 0\.3 s  \d+ done  \d+ req/s  0 errors")
+        code, out, err = run("bench", hb("/get"), "-n", "5")
+        self.assertNotIn("req/s  0 errors", err)
+
+    def test_bad_arguments(self):
+        for args, says in [(("-z", "soon"), "give a duration"), (("-c", "0"), "at least one")]:
+            code, _, err = run("bench", hb("/get"), *args)
+            self.assertEqual(code, 9, err)
+            self.assertIn(says, err)
+
+
 class Exits(unittest.TestCase):
     def test_status_codes_with_check_status(self):
         for path, expected in [("/status/200", 0), ("/status/404", 4), ("/status/503", 5)]:

@@ -276,20 +276,28 @@ BuiltRequest build_request(const RequestInput& input) {
     } else if (auto piped = read_stdin_body(!input.ignore_stdin)) {
         message.content = to_bytes(*piped);
     }
-    for (const auto& h : input.headers) {
-        const auto colon = h.find(':');
-        if (colon == std::string::npos || colon == 0) {
-            throw UsageError(fmt::format("-H \"{}\" is not \"Name: value\"", h));
-        }
-        std::string value = h.substr(colon + 1);
-        value.erase(0, value.find_first_not_of(" \t"));
-        message.headers.add(h.substr(0, colon), std::move(value));
+    for (auto& [name, value] : header_flags(input.headers)) {
+        message.headers.add(std::move(name), std::move(value));
     }
     const bool has_body =
         message.json || message.content || !message.form.empty() || !message.files.empty();
     message.method = !method.empty() ? method : (has_body ? "POST" : "GET");
     for (const auto& name : built.unset) message.headers.erase(name);
     return built;
+}
+
+Headers header_flags(const std::vector<std::string>& flags) {
+    Headers headers;
+    for (const auto& h : flags) {
+        const auto colon = h.find(':');
+        if (colon == std::string::npos || colon == 0) {
+            throw UsageError(fmt::format("-H \"{}\" is not \"Name: value\"", h));
+        }
+        std::string value = h.substr(colon + 1);
+        value.erase(0, value.find_first_not_of(" \t"));
+        headers.add(h.substr(0, colon), std::move(value));
+    }
+    return headers;
 }
 
 std::optional<std::string> read_stdin_body(bool wanted) {

@@ -15,6 +15,7 @@
 namespace nector::cli {
 
 int message_main(int argc, char** argv);
+int bench_main(int argc, char** argv);
 
 namespace {
 
@@ -31,7 +32,9 @@ method POST, else GET. URLs: ":8080/x" is http://localhost:8080/x; without a sch
 Exit status: 0 success, 1 other error, 2 timeout, 3/4/5 a 3xx/4xx/5xx with --check-status,
 6 too many redirects, 7 connection, 8 TLS, 9 bad input, 10 a response that cannot be read.
 
-Also: nector message build|inspect   (nector message --help))";
+Also: nector bench URL -c 64 -n 100000 [-z 10s]   load, latency and status counts
+      nector message build|inspect               nector's message envelopes
+(each with --help))";
 
 int request_main(int argc, char** argv) {
     RequestFlags f;
@@ -124,6 +127,7 @@ int main(int argc, char** argv) {
     const std::string_view first = argc > 1 ? argv[1] : "";
     try {
         if (first == "message") return message_main(argc - 1, argv + 1);
+        if (first == "bench") return bench_main(argc - 1, argv + 1);
         // "nector request URL ..." is the earlier spelling of "nector URL ...".
         if (first == "request") {
             argv[1] = argv[0];

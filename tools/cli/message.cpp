@@ -77,23 +77,9 @@ int inspect(const std::string& type, const std::string& path) {
     return 0;
 }
 
-nector::Headers parse_headers(const std::vector<std::string>& headers) {
-    nector::Headers fields;
-    for (const auto& h : headers) {
-        const auto colon = h.find(':');
-        if (colon == std::string::npos || colon == 0) {
-            throw std::runtime_error("header \"" + h + "\" is not NAME: VALUE");
-        }
-        std::string value = h.substr(colon + 1);
-        value.erase(0, value.find_first_not_of(' '));
-        fields.add(h.substr(0, colon), std::move(value));
-    }
-    return fields;
-}
-
 int build(const std::string& type, const std::vector<std::string>& headers,
           const std::string& payload, const std::string& payload_file, const std::string& out) {
-    nector::Headers fields = parse_headers(headers);
+    nector::Headers fields = header_flags(headers);
     nector::Bytes body = payload_file.empty() ? nector::to_bytes(payload) : read_all(payload_file);
     if (type == "json") {
         json::object jh;
