@@ -37,3 +37,19 @@ endif()
 separate_arguments(flags UNIX_COMMAND "${flags}")
 run(${CXX} -std=c++20 ${CONSUMER_SOURCE_DIR}/main.cpp ${flags} -o ${WORK_DIR}/consumer-pc)
 run(${WORK_DIR}/consumer-pc)
+
+# The README's quick start, verbatim: it compiles and links against the installed package
+# with no warning, optimised as users build (GCC 12 warns from inlined code at -O2 only).
+if(DEFINED README)
+    file(READ ${README} text)
+    string(FIND "${text}" "## Quick start" at)
+    string(SUBSTRING "${text}" ${at} -1 text)
+    string(FIND "${text}" "```cpp\n" open)
+    math(EXPR open "${open} + 7")
+    string(SUBSTRING "${text}" ${open} -1 text)
+    string(FIND "${text}" "```" close)
+    string(SUBSTRING "${text}" 0 ${close} code)
+    file(WRITE ${WORK_DIR}/quick_start.cpp "${code}")
+    run(${CXX} -std=c++20 -O2 -Wall -Wextra -Werror ${WORK_DIR}/quick_start.cpp ${flags}
+        -o ${WORK_DIR}/quick_start)
+endif()

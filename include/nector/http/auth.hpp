@@ -35,15 +35,24 @@ struct Auth {
     std::string token;    ///< bearer
 
     static Auth basic(std::string user, std::string password) {
-        return {
-            .scheme = AuthScheme::basic, .user = std::move(user), .password = std::move(password)};
+        return with(AuthScheme::basic, std::move(user), std::move(password), {});
     }
     static Auth bearer(std::string token) {
-        return {.scheme = AuthScheme::bearer, .token = std::move(token)};
+        return with(AuthScheme::bearer, {}, {}, std::move(token));
     }
     static Auth digest(std::string user, std::string password) {
-        return {
-            .scheme = AuthScheme::digest, .user = std::move(user), .password = std::move(password)};
+        return with(AuthScheme::digest, std::move(user), std::move(password), {});
+    }
+
+private:
+    // Every member named: GCC 12's -Wextra warns of designated initializers that leave some out.
+    static Auth with(AuthScheme scheme, std::string user, std::string password, std::string token) {
+        Auth auth;
+        auth.scheme = scheme;
+        auth.user = std::move(user);
+        auth.password = std::move(password);
+        auth.token = std::move(token);
+        return auth;
     }
 };
 BOOST_DESCRIBE_STRUCT(Auth, (), (scheme, user, password, token))

@@ -131,42 +131,29 @@ public:
         return core_.stream(std::move(message));
     }
     boost::asio::awaitable<Response> get(std::string url, Headers headers = {}) {
-        return request(
-            HttpMessage{.method = "GET", .url = std::move(url), .headers = std::move(headers)});
+        return request(message_of("GET", std::move(url), std::move(headers)));
     }
     boost::asio::awaitable<Response> head(std::string url, Headers headers = {}) {
-        return request(
-            HttpMessage{.method = "HEAD", .url = std::move(url), .headers = std::move(headers)});
+        return request(message_of("HEAD", std::move(url), std::move(headers)));
     }
     boost::asio::awaitable<Response> options(std::string url, Headers headers = {}) {
-        return request(
-            HttpMessage{.method = "OPTIONS", .url = std::move(url), .headers = std::move(headers)});
+        return request(message_of("OPTIONS", std::move(url), std::move(headers)));
     }
     boost::asio::awaitable<Response> del(std::string url, Headers headers = {}) {
-        return request(
-            HttpMessage{.method = "DELETE", .url = std::move(url), .headers = std::move(headers)});
+        return request(message_of("DELETE", std::move(url), std::move(headers)));
     }
     /// POST/PUT/PATCH with a JSON body.
     boost::asio::awaitable<Response> post(std::string url, boost::json::value body,
                                           Headers headers = {}) {
-        return request(HttpMessage{.method = "POST",
-                                   .url = std::move(url),
-                                   .headers = std::move(headers),
-                                   .json = std::move(body)});
+        return request(message_of("POST", std::move(url), std::move(headers), std::move(body)));
     }
     boost::asio::awaitable<Response> put(std::string url, boost::json::value body,
                                          Headers headers = {}) {
-        return request(HttpMessage{.method = "PUT",
-                                   .url = std::move(url),
-                                   .headers = std::move(headers),
-                                   .json = std::move(body)});
+        return request(message_of("PUT", std::move(url), std::move(headers), std::move(body)));
     }
     boost::asio::awaitable<Response> patch(std::string url, boost::json::value body,
                                            Headers headers = {}) {
-        return request(HttpMessage{.method = "PATCH",
-                                   .url = std::move(url),
-                                   .headers = std::move(headers),
-                                   .json = std::move(body)});
+        return request(message_of("PATCH", std::move(url), std::move(headers), std::move(body)));
     }
 
     // Completion-token forms (Asio's universal model: a callback, use_future,
@@ -275,6 +262,18 @@ public:
     Metrics metrics() const { return core_.metrics(); }
 
 private:
+    // Built by assignment: GCC 12's -Wextra warns of designated initializers that leave
+    // members out, and this header is compiled by users' code.
+    static HttpMessage message_of(std::string method, std::string url, Headers headers,
+                                  std::optional<boost::json::value> json = std::nullopt) {
+        HttpMessage message;
+        message.method = std::move(method);
+        message.url = std::move(url);
+        message.headers = std::move(headers);
+        message.json = std::move(json);
+        return message;
+    }
+
     /// Runs `operation` on `executor` and completes `handler` with its outcome as codes.
     template <class T, class Handler>
     static void launch(const boost::asio::any_io_executor& executor,
@@ -354,7 +353,8 @@ HttpMessage detail::to_http_message(const M& message) {
     if constexpr (std::is_same_v<M, HttpMessage>) {
         return message;
     } else {
-        HttpMessage out{.method = "POST"};
+        HttpMessage out;
+        out.method = "POST";
         for (auto&& [name, value] : message.get_headers()) {
             out.headers.add(std::string(name), header_text(value));
         }
