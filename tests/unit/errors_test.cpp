@@ -1,8 +1,14 @@
 #include "nector/transport/errors.hpp"
 
+#include "http/errors/bridge.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/error.hpp>
+#include <boost/asio/ssl/error.hpp>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <string>
 #include <typeinfo>
@@ -126,6 +132,26 @@ TEST(Errors, HierarchyFollowsTds1) {
     EXPECT_THROW(throw_error(errc::read_timeout, "read"), ConnectionError);
     EXPECT_EQ(DeserializationError("x").code(), errc::deserialization_failed);
     EXPECT_EQ(ConnectionTimeoutError("x").code(), errc::connect_timeout);
+}
+
+TEST(Errors, ATlsAlertFromThePeerIsATlsFailureWhenever) {
+    namespace ssl = boost::asio::error;
+    const auto openssl = [](int reason) {
+        return boost::system::error_code(static_cast<int>(ERR_PACK(ERR_LIB_SSL, 0, reason)),
+                                         ssl::get_ssl_category());
+    };
+    using http::detail::errc_of_io;
+    // Alerts the server sent: refused by the TLS layer, not worth a retry.
+    EXPECT_EQ(errc_of_io(openssl(SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED), errc::read_timeout),
+              errc::tls_handshake_failed);
+    EXPECT_EQ(errc_of_io(openssl(SSL_R_SSLV3_ALERT_BAD_CERTIFICATE), errc::read_timeout),
+              errc::tls_handshake_failed);
+    // Other TLS failures and the end of the stream keep their meaning.
+    EXPECT_EQ(errc_of_io(openssl(SSL_R_WRONG_VERSION_NUMBER), errc::read_timeout),
+              errc::connection_failed);
+    EXPECT_EQ(errc_of_io(boost::asio::ssl::error::stream_truncated, errc::read_timeout),
+              errc::connection_closed);
+    EXPECT_EQ(make_error_code(errc::tls_handshake_failed), condition::tls);
 }
 
 } // namespace

@@ -514,6 +514,7 @@ class Exits(unittest.TestCase):
             finally:
                 server.kill()
                 server.wait()
+                server.stdout.close()
 
 
 class Network(unittest.TestCase):
@@ -591,6 +592,85 @@ class Network(unittest.TestCase):
             self.assertEqual(code, 0, err)
             self.assertEqual(out, b"GET /over-unix HTTP/1.1")
 
+    def test_retries_and_backoff(self):
+        answers = [b"HTTP/1.1 503 Busy\r\nContent-Length: 4\r\n\r\nbusy",
+                   b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"]
+        seen = []
+
+        def serve(conn):
+            while True:
+                head = read_head(conn)
+                if not head:
+                    break
+                seen.append(head)
+                conn.sendall(answers[min(len(seen), len(answers)) - 1])
+        server = OneShotServer(serve)
+        try:
+            url = f"http://127.0.0.1:{server.port}/"
+            code, out, err = run("--retries", "1", "--backoff", "0.01", url)
+            self.assertEqual((code, out), (0, b"ok"), err)
+            self.assertEqual(len(seen), 2)
+            seen.clear()
+            code, out, _ = run(url)  # no retries unless asked
+            self.assertEqual(out, b"busy")
+            self.assertEqual(len(seen), 1)
+        finally:
+            server.close()
+
+    def test_client_certificate(self):
+        with tempfile.TemporaryDirectory() as d:
+            key, cert = os.path.join(d, "k.pem"), os.path.join(d, "c.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                            key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+                            "-addext", "subjectAltName=IP:127.0.0.1"],
+                           check=True, capture_output=True)
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+            s.close()
+            # -Verify: a client certificate is required, and must be signed by cert (itself).
+            server = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}",
+                                       "-key", key, "-cert", cert, "-CAfile", cert, "-Verify",
+                                       "1", "-www", "-naccept", "2"],
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                      stdin=subprocess.DEVNULL, text=True)
+            try:
+                for line in server.stdout:
+                    if line.strip() == "ACCEPT":
+                        break
+                url = f"https://127.0.0.1:{port}/"
+                code, _, err = run("--verify", cert, url)
+                self.assertEqual(code, 8, err)
+                code, out, err = run("--verify", cert, "--cert", cert, "--key", key, url)
+                self.assertEqual(code, 0, err)
+                self.assertIn(b"s_server", out)
+            finally:
+                server.kill()
+                server.wait()
+                server.stdout.close()
+
+    def test_connect_timeout(self):
+        # A listener whose backlog is full: the kernel drops further SYNs, so connecting
+        # waits until --connect-timeout.
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        s.listen(0)
+        port = s.getsockname()[1]
+        fillers = []
+        try:
+            for _ in range(4):
+                f = socket.socket()
+                f.setblocking(False)
+                f.connect_ex(("127.0.0.1", port))
+                fillers.append(f)
+            code, _, err = run("--connect-timeout", "0.3", f"http://127.0.0.1:{port}/")
+            self.assertEqual(code, 2, err)
+            self.assertIn("connect", err)
+        finally:
+            for f in fillers:
+                f.close()
+            s.close()
+
     def test_h2c_prior_knowledge_prints_no_reason(self):
         with tempfile.TemporaryDirectory() as d:
             with open(os.path.join(d, "hello.txt"), "w") as f:
@@ -618,6 +698,7 @@ class Network(unittest.TestCase):
             finally:
                 server.kill()
                 server.wait()
+                server.stdout.close()
 
 
 def listening_port(pid):

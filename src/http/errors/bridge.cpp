@@ -4,6 +4,9 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core/error.hpp>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 namespace nector::http::detail {
 
 std::error_code code_of(const std::exception_ptr& e, std::error_code fallback) noexcept {
@@ -27,6 +30,16 @@ errc errc_of_io(const boost::system::error_code& ec, errc timeout_code) noexcept
         return errc::connection_reset;
     }
     if (ec == asio::error::connection_refused) return errc::connection_refused;
+    // An alert the peer sent (OpenSSL's reasons SSL_AD_REASON_OFFSET + the alert's number:
+    // "sslv3 alert bad certificate", "tlsv13 alert certificate required"): the TLS layer
+    // refused, which retrying cannot change. It can come after the handshake: TLS 1.3
+    // servers send a missing client certificate's alert with the first read.
+    if (ec.category() == asio::error::get_ssl_category()) {
+        const int reason = ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
+        if (reason >= SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256) {
+            return errc::tls_handshake_failed;
+        }
+    }
     return errc::connection_failed;
 }
 

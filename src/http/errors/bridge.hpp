@@ -24,7 +24,9 @@ std::error_code code_of(const std::exception_ptr& e, std::error_code fallback = 
 /// that says it: Beast's expiry → `timeout_code` (connect_timeout, read_timeout or
 /// write_timeout, by the phase), operation_aborted → cancelled, the end of the stream (or of
 /// TLS without close_notify) → connection_closed, a reset or broken pipe → connection_reset,
-/// a refused connect → connection_refused, anything else → connection_failed. Protocol
+/// a refused connect → connection_refused, a TLS alert from the peer → tls_handshake_failed
+/// (even after the handshake: TLS 1.3's missing-client-certificate alert), anything else →
+/// connection_failed. Protocol
 /// errors (Beast's HTTP parser, nghttp2, certificate checks) are the wire's and TLS's own.
 errc errc_of_io(const boost::system::error_code& ec, errc timeout_code) noexcept;
 
