@@ -108,6 +108,43 @@ def read_head(conn):
     return data
 
 
+class TlsServer:
+    """`openssl s_server -www` on a free port with a fresh self-signed certificate for
+    127.0.0.1 (`cert`, `key`); `extra` adds s_server flags. A context manager."""
+
+    def __init__(self, *extra):
+        self.dir = tempfile.TemporaryDirectory()
+        self.key = os.path.join(self.dir.name, "k.pem")
+        self.cert = os.path.join(self.dir.name, "c.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                        self.key, "-out", self.cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"],
+                       check=True, capture_output=True)
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        self.port = s.getsockname()[1]
+        s.close()
+        self.url = f"https://127.0.0.1:{self.port}/"
+        self.process = subprocess.Popen(
+            ["openssl", "s_server", "-accept", f"127.0.0.1:{self.port}", "-key", self.key,
+             "-cert", self.cert, "-www", "-naccept", "2", *[a.replace("{cert}", self.cert)
+                                                            for a in extra]],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+            text=True)
+        for line in self.process.stdout:  # "ACCEPT" once the socket listens
+            if line.strip() == "ACCEPT":
+                break
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.process.kill()
+        self.process.wait()
+        self.process.stdout.close()
+        self.dir.cleanup()
+
+
 class Items(unittest.TestCase):
     def test_data_fields_make_a_json_post(self):
         code, out, err = run(hb("/anything"), "name=ada", "age:=36", "tags:=[\"a\",\"b\"]",
@@ -487,35 +524,13 @@ class Exits(unittest.TestCase):
             server.close()
 
     def test_an_untrusted_certificate_is_8(self):
-        with tempfile.TemporaryDirectory() as d:
-            key, cert = os.path.join(d, "k.pem"), os.path.join(d, "c.pem")
-            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-                            key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
-                            "-addext", "subjectAltName=IP:127.0.0.1"],
-                           check=True, capture_output=True)
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-            s.close()
-            server = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}",
-                                       "-key", key, "-cert", cert, "-www", "-naccept", "2"],
-                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                      stdin=subprocess.DEVNULL, text=True)
-            try:
-                for line in server.stdout:  # "ACCEPT" once the socket listens
-                    if line.strip() == "ACCEPT":
-                        break
-                code, _, err = run(f"https://127.0.0.1:{port}/")
-                self.assertEqual(code, 8, err)
-                self.assertIn("certificate", err)
-                code, out, err = run("--verify", cert, f"https://127.0.0.1:{port}/")
-                self.assertEqual(code, 0, err)
-                self.assertIn(b"s_server", out)
-            finally:
-                server.kill()
-                server.wait()
-                server.stdout.close()
-
+        with TlsServer() as tls:
+            code, _, err = run(tls.url)
+            self.assertEqual(code, 8, err)
+            self.assertIn("certificate", err)
+            code, out, err = run("--verify", tls.cert, tls.url)
+            self.assertEqual(code, 0, err)
+            self.assertIn(b"s_server", out)
 
 class Network(unittest.TestCase):
     def test_auth_schemes(self):
@@ -618,36 +633,15 @@ class Network(unittest.TestCase):
             server.close()
 
     def test_client_certificate(self):
-        with tempfile.TemporaryDirectory() as d:
-            key, cert = os.path.join(d, "k.pem"), os.path.join(d, "c.pem")
-            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-                            key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
-                            "-addext", "subjectAltName=IP:127.0.0.1"],
-                           check=True, capture_output=True)
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-            s.close()
-            # -Verify: a client certificate is required, and must be signed by cert (itself).
-            server = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}",
-                                       "-key", key, "-cert", cert, "-CAfile", cert, "-Verify",
-                                       "1", "-www", "-naccept", "2"],
-                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                      stdin=subprocess.DEVNULL, text=True)
-            try:
-                for line in server.stdout:
-                    if line.strip() == "ACCEPT":
-                        break
-                url = f"https://127.0.0.1:{port}/"
-                code, _, err = run("--verify", cert, url)
-                self.assertEqual(code, 8, err)
-                code, out, err = run("--verify", cert, "--cert", cert, "--key", key, url)
-                self.assertEqual(code, 0, err)
-                self.assertIn(b"s_server", out)
-            finally:
-                server.kill()
-                server.wait()
-                server.stdout.close()
+        # -Verify: a client certificate is required, signed by {cert} (itself).
+        with TlsServer("-CAfile", "{cert}", "-Verify", "1") as tls:
+            code, _, err = run("--verify", tls.cert, tls.url)
+            self.assertEqual(code, 8, err)
+            self.assertIn("certificate required", err)
+            code, out, err = run("--verify", tls.cert, "--cert", tls.cert, "--key", tls.key,
+                                 tls.url)
+            self.assertEqual(code, 0, err)
+            self.assertIn(b"s_server", out)
 
     def test_connect_timeout(self):
         # A listener whose backlog is full: the kernel drops further SYNs, so connecting
