@@ -108,22 +108,32 @@ def read_head(conn):
     return data
 
 
+def make_certificate(directory):
+    """A fresh self-signed certificate for 127.0.0.1: (key path, certificate path)."""
+    key, cert = os.path.join(directory, "k.pem"), os.path.join(directory, "c.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    return key, cert
+
+
+def free_port():
+    """A loopback TCP port nothing listens on (bound, then closed)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 class TlsServer:
     """`openssl s_server -www` on a free port with a fresh self-signed certificate for
     127.0.0.1 (`cert`, `key`); `extra` adds s_server flags. A context manager."""
 
     def __init__(self, *extra):
         self.dir = tempfile.TemporaryDirectory()
-        self.key = os.path.join(self.dir.name, "k.pem")
-        self.cert = os.path.join(self.dir.name, "c.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-                        self.key, "-out", self.cert, "-days", "1", "-subj", "/CN=127.0.0.1",
-                        "-addext", "subjectAltName=IP:127.0.0.1"],
-                       check=True, capture_output=True)
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        self.port = s.getsockname()[1]
-        s.close()
+        self.key, self.cert = make_certificate(self.dir.name)
+        self.port = free_port()
         self.url = f"https://127.0.0.1:{self.port}/"
         self.process = subprocess.Popen(
             ["openssl", "s_server", "-accept", f"127.0.0.1:{self.port}", "-key", self.key,
@@ -451,10 +461,7 @@ class Bench(unittest.TestCase):
         self.assertGreater(int(re.search(r"Requests: +(\d+)", text).group(1)), 0)
 
     def test_errors_are_counted_by_code(self):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
+        port = free_port()
         code, out, _ = run("bench", f"http://127.0.0.1:{port}/", "-c", "2", "-n", "10")
         self.assertEqual(code, 1)
         self.assertIn("[connection_refused] 10", out.decode())
@@ -487,10 +494,7 @@ class Exits(unittest.TestCase):
         self.assertEqual(code, 0)
 
     def test_connection_refused_is_7(self):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()  # nothing listens there now
+        port = free_port()  # nothing listens there now
         code, _, err = run(f"http://127.0.0.1:{port}/")
         self.assertEqual(code, 7, err)
         self.assertIn(f"connecting to 127.0.0.1:{port}", err)
@@ -665,24 +669,21 @@ class Network(unittest.TestCase):
                 f.close()
             s.close()
 
+    def nghttpd(self, directory, *args):
+        """nghttpd serving `directory` on a port it picks; returns (process, port)."""
+        server = subprocess.Popen(["nghttpd", "-v", "-a", "127.0.0.1", "-d", directory, *args],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        for line in server.stdout:  # it prints "listen" once the socket listens
+            if "listen" in line:
+                break
+        return server, listening_port(server.pid)
+
     def test_h2c_prior_knowledge_prints_no_reason(self):
         with tempfile.TemporaryDirectory() as d:
             with open(os.path.join(d, "hello.txt"), "w") as f:
                 f.write("hello over h2c\n")
-            server = subprocess.Popen(["nghttpd", "-v", "-a", "127.0.0.1", "-d", d, "--no-tls",
-                                       "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                      text=True)
+            server, port = self.nghttpd(d, "--no-tls", "0")
             try:
-                port = None
-                for line in server.stdout:
-                    m = re.search(r"port (\d+)", line)
-                    if m and int(m.group(1)) != 0:
-                        port = int(m.group(1))
-                        break
-                    if "listen" in line:
-                        break
-                if port is None:
-                    port = listening_port(server.pid)
                 code, out, err = run("-i", "--http2-prior-knowledge",
                                      f"http://127.0.0.1:{port}/hello.txt")
                 self.assertEqual(code, 0, err)
@@ -694,6 +695,23 @@ class Network(unittest.TestCase):
                 server.wait()
                 server.stdout.close()
 
+    def test_http2_by_alpn_over_tls(self):
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "hello.txt"), "w") as f:
+                f.write("hello over h2\n")
+            key, cert = make_certificate(d)
+            server, port = self.nghttpd(d, "0", key, cert)
+            try:
+                url = f"https://127.0.0.1:{port}/hello.txt"
+                code, out, err = run("-h", "--http2", "--verify", cert, url)
+                self.assertEqual(code, 0, err)
+                self.assertTrue(out.decode().startswith("HTTP/2 200\n"), out)
+                code, out, err = run("-h", "--verify", cert, url)  # without --http2: 1.1
+                self.assertEqual(code, 7, err)  # nghttpd speaks only HTTP/2: it hangs up
+            finally:
+                server.kill()
+                server.wait()
+                server.stdout.close()
 
 def listening_port(pid):
     """The TCP port process `pid` listens on, from /proc (nghttpd picked it: port 0)."""
