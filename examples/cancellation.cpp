@@ -42,8 +42,9 @@ asio::awaitable<void> race(std::string base_url) {
     // A cancellation slot of one's own does the same with a completion token.
     asio::cancellation_signal cancel;
     asio::steady_timer soon(co_await asio::this_coro::executor, 100ms);
-    soon.async_wait(
-        [&](boost::system::error_code) { cancel.emit(asio::cancellation_type::terminal); });
+    soon.async_wait([&](boost::system::error_code ec) {
+        if (!ec) cancel.emit(asio::cancellation_type::terminal); // not once the timer is gone
+    });
     HttpMessage slow{.url = "/slow"}; // named: GCC 12 and temporaries in co_await (docs/notes.md)
     auto [ec, response] = co_await t.async_request(
         std::move(slow),

@@ -77,6 +77,20 @@ TEST(Http1, DefaultHeadersMergeWithMessageHeaders) {
     EXPECT_EQ(seen.header("User-Agent"), "custom/1");
 }
 
+TEST(Http1, AHeaderTheMessageRepeatsIsSentEachTime) {
+    TestServer server(TestServer::respond(ok()));
+    HttpMessage m{.url = "/", .headers = {{"X-A", "1"}, {"Accept", "text/plain"}, {"x-a", "2"}}};
+    (void)fetch({.base_url = server.url(), .headers = {{"X-A", "default"}}}, m);
+    std::vector<std::string> values;
+    std::size_t accepts = 0;
+    for (const auto& [name, value] : server.requests().at(0).headers) {
+        if (iequals(name, "X-A")) values.push_back(value);
+        if (iequals(name, "Accept")) ++accepts;
+    }
+    EXPECT_EQ(values, (std::vector<std::string>{"1", "2"}));
+    EXPECT_EQ(accepts, 1u); // the default Accept replaced, not repeated
+}
+
 TEST(Http1, PostsJsonFormAndRawBodies) {
     TestServer server(TestServer::respond(ok()));
     const std::string base = server.url();

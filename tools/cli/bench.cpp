@@ -190,6 +190,8 @@ Exit run_bench(const BenchFlags& flags) {
                 ++tally.errors[e.code().category() == error_category()
                                    ? std::string(to_string(static_cast<errc>(e.code().value())))
                                    : e.code().message()];
+            } catch (const std::exception& e) {
+                ++tally.errors[e.what()]; // counted, so that the worker goes on and ends
             }
             const auto ns = static_cast<std::uint64_t>(
                 std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - begin).count());

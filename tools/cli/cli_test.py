@@ -176,9 +176,17 @@ class Items(unittest.TestCase):
         self.assertEqual((got["method"], got["args"]), ("DELETE", {"q": "2"}))
         code, out, _ = run("patch", f"127.0.0.1:{HTTPBIN_PORT}/anything")
         self.assertEqual(body_json(out)["method"], "PATCH")
-        # A word followed by an item is the URL (httpie's rule): `nector localhost a=1`.
-        code, _, err = run("--resolve", "nosuchhost:80:127.0.0.1", "nosuchhost", "a=1")
-        self.assertIn("http://nosuchhost/", err)
+        # A word that names no method is the URL: `nector localhost a=1`.
+        to_httpbin = ("--connect-to", f"somehost:80:127.0.0.1:{HTTPBIN_PORT}")
+        code, out, err = run(*to_httpbin, "somehost/anything", "a=1")
+        got = body_json(out)
+        self.assertEqual((got["method"], got["json"]), ("POST", {"a": "1"}), err)
+        code, out, err = run(*to_httpbin, "somehost/headers", "X-Id:7")
+        self.assertEqual(body_json(out)["headers"]["X-Id"], "7", err)
+        # A method before a URL whose query holds items' separators.
+        code, out, err = run("GET", f"127.0.0.1:{HTTPBIN_PORT}/anything?a=b&c=d:e")
+        got = body_json(out)
+        self.assertEqual((got["method"], got["args"]), ("GET", {"a": "b", "c": "d:e"}), err)
 
     def test_json_and_data_flags_make_a_post(self):
         code, out, err = run("--json", '{"n": 2}', hb("/anything"))
@@ -220,11 +228,14 @@ class Items(unittest.TestCase):
         self.assertEqual(body_json(out)["method"], "GET")
 
     def test_escapes_and_header_forms(self):
-        code, out, _ = run(hb("/anything"), "a\\:b=c", "User-Agent:", "X-Empty;")
+        code, out, _ = run(hb("/anything"), "a\\:b=c", "User-Agent:", "Accept:", "X-Empty;",
+                           "X-A:1", "X-A:2")
         got = body_json(out)
         self.assertEqual(got["json"], {"a:b": "c"})
         self.assertNotIn("User-Agent", got["headers"])
+        self.assertNotIn("Accept", got["headers"])  # nector's default left out too
         self.assertEqual(got["headers"]["X-Empty"], "")
+        self.assertEqual(got["headers"]["X-A"], "1,2")  # both sent; httpbin joins them
 
     def test_url_shorthands(self):
         code, out, err = run(f":{HTTPBIN_PORT}/get")
@@ -412,6 +423,45 @@ class Download(unittest.TestCase):
             self.assertFalse(os.path.exists(self.path("file.bin.part")))
         finally:
             server.close()
+
+    def test_ranges_that_end_short_or_find_the_file_whole(self):
+        full = b"0123456789" * 100
+
+        def serve(conn):
+            head = read_head(conn).decode()
+            first = int(re.search(r"\r\nRange: bytes=(\d+)-", head).group(1))
+            if first >= len(full):
+                conn.sendall(b"HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */%d\r\n"
+                             b"Content-Length: 0\r\n\r\n" % len(full))
+            else:  # a server that caps ranges at 100 bytes
+                part = full[first:first + 100]
+                conn.sendall(b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes %d-%d/%d\r\n"
+                             b"Content-Length: %d\r\n\r\n" % (first, first + len(part) - 1,
+                                                               len(full), len(part)) + part)
+            conn.close()
+        server = OneShotServer(serve)
+        try:
+            url = f"http://127.0.0.1:{server.port}/f"
+            with open(self.path("f.part"), "wb") as f:
+                f.write(full[:300])
+            code, _, err = self.run_here("--download", "--continue", "-o", "f", url)
+            self.assertEqual(code, 10, err)
+            self.assertIn("ended at 400 of 1000 bytes", err)
+            self.assertFalse(os.path.exists(self.path("f")))
+            self.assertEqual(self.read("f.part"), full[:400])
+            with open(self.path("f.part"), "wb") as f:
+                f.write(full)
+            code, _, err = self.run_here("--download", "--continue", "-o", "f", url)
+            self.assertEqual(code, 0, err)
+            self.assertIn("already whole", err)
+            self.assertEqual(self.read("f"), full)
+        finally:
+            server.close()
+
+    def test_an_encoded_body_is_saved_as_sent(self):
+        code, _, err = self.run_here("--download", "-o", "g.bin", hb("/gzip"))
+        self.assertEqual(code, 0, err)
+        self.assertTrue(self.read("g.bin").startswith(b"\x1f\x8b"))  # gzip's magic: not decoded
 
     def test_a_server_without_ranges_starts_over(self):
         with open(self.path("r.bin.part"), "wb") as f:

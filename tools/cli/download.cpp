@@ -214,7 +214,9 @@ Exit run_download(const DownloadFlags& flags, http::HttpMessage message, http::O
     if (flags.resume && flags.output.empty()) {
         throw UsageError("--continue needs -o FILE: the file to resume");
     }
-    // The bytes as stored on the server: ranges count them, and a decoded body has no size.
+    // The bytes as stored on the server: ranges count them, so nothing is decoded (a
+    // .tar.gz served with Content-Encoding: gzip is saved as it came).
+    options.decode_content = false;
     if (!message.headers.contains("Accept-Encoding"))
         message.headers.set("Accept-Encoding", "identity");
 
@@ -301,6 +303,16 @@ Exit run_download(const DownloadFlags& flags, http::HttpMessage message, http::O
         throw;
     }
     file.reset();
+    // Whole only when every byte is here: a 206 may end cleanly short of the size its
+    // Content-Range gave (a server that caps ranges).
+    if (total && progress.done() != *total) {
+        progress.stop();
+        fmt::print(stderr,
+                   "nector: the download of {} ended at {} of {} bytes; the bytes so far are in "
+                   "\"{}\" (`nector --download --continue -o {} URL` resumes)\n",
+                   url, progress.done(), *total, part, output);
+        return Exit::bad_response;
+    }
     fs::rename(part, output);
     progress.finish(output);
     return Exit::ok;

@@ -55,19 +55,19 @@ std::optional<Item> split_item(std::string_view arg) {
     return std::nullopt;
 }
 
-// "http://x", ":8080/x", "host:8080/x": a URL, not a Header:value item.
-bool looks_like_url(std::string_view text) {
-    if (text.find("://") != std::string_view::npos || text.starts_with(':')) return true;
-    const auto colon = text.find(':');
-    return colon != std::string_view::npos && colon + 1 < text.size() &&
-           std::isdigit(static_cast<unsigned char>(text[colon + 1])) != 0 &&
-           text.find_first_of("=@;") == std::string_view::npos;
-}
-
+// A first word that names a method: a known one in any case ("get", "Delete"), or any
+// word of upper-case letters ("PURGE"). "localhost" or "example" is a URL instead.
 bool is_method_word(std::string_view text) {
-    return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
-        return std::isalpha(static_cast<unsigned char>(c)) != 0;
-    });
+    static constexpr std::array<std::string_view, 9> known{
+        "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"};
+    if (text.empty()) return false;
+    bool upper = true;
+    for (const char c : text) {
+        if (std::isalpha(static_cast<unsigned char>(c)) == 0) return false;
+        if (std::isupper(static_cast<unsigned char>(c)) == 0) upper = false;
+    }
+    return upper || std::any_of(known.begin(), known.end(),
+                                [&](std::string_view m) { return iequals(m, text); });
 }
 
 std::string upper(std::string_view text) {
@@ -163,12 +163,11 @@ BuiltRequest build_request(const RequestInput& input) {
     const auto& args = input.positionals;
     if (args.empty()) throw UsageError("no URL given (nector [METHOD] URL [ITEM...])");
 
-    // [METHOD] URL: a first word of letters is the method unless what follows it is an
-    // item, as httpie reads `nector localhost a=1` (URL localhost).
+    // [METHOD] URL: a first word that names a method (is_method_word) is the method when a
+    // URL follows it; `nector localhost a=1` is a POST to http://localhost/.
     std::size_t at = 0;
     std::string method = input.method.empty() ? std::string() : upper(input.method);
-    if (args.size() >= 2 && is_method_word(args[0]) &&
-        (looks_like_url(args[1]) || !split_item(args[1]))) {
+    if (args.size() >= 2 && is_method_word(args[0])) {
         if (method.empty()) method = upper(args[0]);
         at = 1;
     }

@@ -26,6 +26,7 @@ constexpr std::string_view footer = R"(Request items:
   field:=json     a raw JSON field: field:=36, tags:='["a","b"]'
   field=@file     a field with a file's text;  field:=@file.json  a file's JSON
   field@file      a file in a multipart form (field@file;type=image/png)
+METHOD: a known method in any case, or a word of capitals; any other first word is the URL.
 A body (items, --json, --data, or standard input when it is a pipe) makes the default
 method POST, else GET. URLs: ":8080/x" is http://localhost:8080/x; without a scheme, http://.
 

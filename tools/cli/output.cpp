@@ -46,12 +46,13 @@ void print_field(std::FILE* out, std::string_view name, std::string_view value, 
 }
 
 // The request target of `url`: its path and query ("/" when it has no path).
-std::string_view target_of(std::string_view url) {
+std::string target_of(std::string_view url) {
     const auto scheme = url.find("://");
     const auto start = scheme == std::string_view::npos ? 0 : scheme + 3;
     const auto slash = url.find_first_of("/?", start);
     if (slash == std::string_view::npos) return "/";
-    return url.substr(slash);
+    if (url[slash] == '?') return std::string("/").append(url.substr(slash));
+    return std::string(url.substr(slash));
 }
 
 std::string_view authority_of(std::string_view url) {

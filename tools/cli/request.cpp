@@ -128,13 +128,32 @@ http::Options options_from(const RequestFlags& flags) {
 Exit run_request(const RequestFlags& flags) {
     BuiltRequest built = build_request(flags.input);
     http::Options options = options_from(flags);
-    for (const auto& name : built.unset) {
-        if (iequals(name, "User-Agent")) options.user_agent.clear();
+    // "Name:" items: the header is left out of what goes to the wire, defaults included.
+    if (!built.unset.empty()) {
+        options.hooks.interceptors.push_back(
+            [unset = built.unset](http::InterceptedRequest request,
+                                  http::Next next) -> boost::asio::awaitable<http::Response> {
+                for (const auto& name : unset) request.headers.erase(name);
+                return next(std::move(request));
+            });
     }
 
+    // The session's cookies are saved whatever the call's outcome (a redirect may have set
+    // some before a later hop failed).
+    const std::shared_ptr<http::CookieJar> jar = options.cookies;
+    const auto save_session = [&] {
+        if (jar) jar->save(flags.session);
+    };
     if (flags.download) {
-        return run_download({.output = flags.output, .resume = flags.resume},
-                            std::move(built.message), std::move(options));
+        try {
+            const Exit exit = run_download({.output = flags.output, .resume = flags.resume},
+                                           std::move(built.message), std::move(options));
+            save_session();
+            return exit;
+        } catch (const TransportError&) {
+            save_session();
+            throw;
+        }
     }
     if (flags.resume) throw UsageError("--continue goes with --download");
 
@@ -184,12 +203,6 @@ Exit run_request(const RequestFlags& flags) {
 
     const std::string method = built.message.method;
     const std::string url = built.message.url;
-    // The session's cookies are saved whatever the call's outcome (a redirect may have set
-    // some before a later hop failed).
-    const std::shared_ptr<http::CookieJar> jar = options.cookies;
-    const auto save_session = [&] {
-        if (jar) jar->save(flags.session);
-    };
     http::Response response;
     try {
         http::BlockingClient client(std::move(options));

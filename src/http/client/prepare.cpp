@@ -8,6 +8,7 @@
 #include "http/message/url.hpp"
 #include "nector/transport/errors.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace nector::http::detail {
@@ -58,8 +59,20 @@ Prepared Preparer::operator()(HttpMessage& message) const {
         // The transport's headers and defaults were merged once (see the constructor).
         p.defaults = &default_headers_;
         if (!message.headers.empty()) {
+            // A message's field replaces the default of its name; a name the message repeats
+            // is sent as often as it is given (curl's and httpie's repeated -H).
             Headers& headers = p.mutable_headers();
-            for (const auto& [name, value] : message.headers) headers.set(name, value);
+            const auto& fields = message.headers;
+            for (auto field = fields.begin(); field != fields.end(); ++field) {
+                const bool repeated = std::any_of(fields.begin(), field, [&](const auto& earlier) {
+                    return iequals(earlier.first, field->first);
+                });
+                if (repeated) {
+                    headers.add(field->first, field->second);
+                } else {
+                    headers.set(field->first, field->second);
+                }
+            }
             headers.erase("Content-Length");
             headers.erase("Transfer-Encoding");
         }
