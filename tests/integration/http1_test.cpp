@@ -81,9 +81,10 @@ TEST(Http1, AHeaderTheMessageRepeatsIsSentEachTime) {
     TestServer server(TestServer::respond(ok()));
     HttpMessage m{.url = "/", .headers = {{"X-A", "1"}, {"Accept", "text/plain"}, {"x-a", "2"}}};
     (void)fetch({.base_url = server.url(), .headers = {{"X-A", "default"}}}, m);
+    const auto seen = server.requests().at(0); // named: a range-for keeps no temporary alive
     std::vector<std::string> values;
     std::size_t accepts = 0;
-    for (const auto& [name, value] : server.requests().at(0).headers) {
+    for (const auto& [name, value] : seen.headers) {
         if (iequals(name, "X-A")) values.push_back(value);
         if (iequals(name, "Accept")) ++accepts;
     }
