@@ -2,6 +2,7 @@
 // nginx static files over HTTP/1.1, h2c and h2, the in-process servers for truncated bodies,
 // backpressure, early exits and decompression bombs.
 #include "integration/client.hpp"
+#include "support/arrival.hpp"
 #include "support/h2_server.hpp"
 #include "support/servers.hpp"
 #include "support/test_server.hpp"
@@ -64,6 +65,24 @@ asio::awaitable<std::string> drain(ResponseStream& s, std::vector<std::size_t>* 
         if (sizes) sizes->push_back(chunk->size());
         all += *chunk;
     }
+    co_return all;
+}
+
+/// The body through read_some() into a buffer of `size` bytes; the sizes of the reads in
+/// `sizes`. Checks that each read fits the buffer and that the end is read as 0.
+asio::awaitable<std::string> drain_into(ResponseStream& s, std::size_t size,
+                                        std::vector<std::size_t>* sizes = nullptr) {
+    std::vector<char> buffer(size);
+    std::string all;
+    for (;;) {
+        const std::size_t n = co_await s.read_some(asio::buffer(buffer));
+        EXPECT_LE(n, size);
+        if (n == 0) break;
+        if (sizes) sizes->push_back(n);
+        all.append(buffer.data(), n);
+    }
+    EXPECT_TRUE(s.done());
+    EXPECT_EQ(co_await s.read_some(asio::buffer(buffer)), 0u); // the end stays the end
     co_return all;
 }
 
@@ -134,6 +153,62 @@ TEST(Stream, StaticFilesOverHttp11H2cAndH2) {
         EXPECT_EQ(s.response().version, Version::http_2);
         const std::string body = co_await s.read_all();
         EXPECT_TRUE(body == expected);
+    }());
+}
+
+TEST(Stream, ReadSomeFillsTheCallersBufferOverHttp11H2cAndH2) {
+    const std::string expected = read_file(nginx().docroot() / "1m.bin");
+    enum class Way { http1, h2c, h2 };
+    for (const Way way : {Way::http1, Way::h2c, Way::h2}) {
+        run([&]() -> asio::awaitable<void> {
+            Options o;
+            o.http2_prior_knowledge = way == Way::h2c;
+            o.http2 = way == Way::h2;
+            o.tls.ca_file = certificates().ca_cert.string();
+            HTTPTransport<> t(o);
+            co_await t.connect();
+            const auto url = [&](std::string_view path) {
+                return way == Way::http1 ? nginx().url(path)
+                       : way == Way::h2c ? nginx().h2c_url(path)
+                                         : nginx().h2_url(path);
+            };
+            // A buffer larger than a read, then one smaller than most (a read never
+            // overflows it, and what does not fit waits for the next read).
+            for (const std::size_t size : {std::size_t{256} * 1024, std::size_t{1000}}) {
+                HttpMessage file{.url = url("/1m.bin")};
+                ResponseStream s = co_await t.stream(std::move(file));
+                std::vector<std::size_t> sizes;
+                const std::string body = co_await drain_into(s, size, &sizes);
+                EXPECT_TRUE(body == expected) << body.size();
+                EXPECT_GT(sizes.size(), 1u);
+            }
+            // After the end the connection went back to the pool: the next request reuses it.
+            (void)co_await t.get(url("/hello.txt"));
+            EXPECT_EQ(t.metrics().connections_opened, 1u);
+        }());
+    }
+}
+
+TEST(Stream, ReadSomeCopiesChunkedAndDecodedBodies) {
+    TestServer server([](TestConnection& c) -> asio::awaitable<void> {
+        if (!co_await c.read_request()) co_return;
+        co_await c.write(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "a\r\n0123456789\r\n");
+        co_await c.write("10\r\nabcdefghijklmnop\r\n0\r\n\r\n");
+    });
+    run([&]() -> asio::awaitable<void> {
+        HTTPTransport<> t;
+        co_await t.connect();
+        HttpMessage chunked{.url = server.url("/")};
+        ResponseStream s = co_await t.stream(std::move(chunked));
+        EXPECT_EQ(co_await drain_into(s, 7), "0123456789abcdefghijklmnop");
+
+        HttpMessage gzipped{.url = httpbin().url("/gzip")};
+        ResponseStream g = co_await t.stream(std::move(gzipped));
+        EXPECT_EQ(g.headers().get("Content-Encoding"), "gzip");
+        const std::string body = co_await drain_into(g, 100);
+        EXPECT_TRUE(boost::json::parse(body).at("gzipped").as_bool()) << body;
     }());
 }
 
@@ -412,10 +487,18 @@ TEST(Limits, InvalidLimitsAreRefused) {
 // --- faults, early exits, backpressure -----------------------------------------------------
 
 /// Reads `s` to its end, which must be a ConnectionError for a body cut short after `part`.
-asio::awaitable<void> expect_cut_short(ResponseStream& s, std::string part) {
+asio::awaitable<void> expect_cut_short(ResponseStream& s, std::string part,
+                                       bool into_buffer = false) {
     std::string got;
     try {
-        while (auto chunk = co_await s.next()) got += *chunk;
+        if (into_buffer) {
+            char buffer[4];
+            while (const std::size_t n = co_await s.read_some(asio::buffer(buffer))) {
+                got.append(buffer, n);
+            }
+        } else {
+            while (auto chunk = co_await s.next()) got += *chunk;
+        }
         ADD_FAILURE() << "a short body passed for a whole one";
     } catch (const ConnectionError& e) {
         EXPECT_EQ(e.code(), errc::connection_closed);
@@ -430,13 +513,38 @@ TEST(Stream, TruncatedBodyIsAnErrorNotAShortBody) {
         co_await c.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten..");
         c.close();
     });
+    for (const bool into_buffer : {false, true}) {
+        run([&]() -> asio::awaitable<void> {
+            HTTPTransport<> t;
+            co_await t.connect();
+            HttpMessage message{.url = server.url("/")};
+
+            ResponseStream s = co_await t.stream(std::move(message));
+            co_await expect_cut_short(s, "only ten..", into_buffer);
+        }());
+    }
+}
+
+TEST(Stream, TruncatedBodyReadStraightIntoABufferIsAnError) {
+    // The head alone first, so that the whole body is read past the parser, from the socket
+    // straight into the caller's buffer.
+    std::atomic<Arrival*> head_read{nullptr};
+    TestServer server([&](TestConnection& c) -> asio::awaitable<void> {
+        if (!co_await c.read_request()) co_return;
+        Arrival client_has_head(co_await asio::this_coro::executor);
+        head_read = &client_has_head;
+        co_await c.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n");
+        co_await client_has_head.wait();
+        co_await c.write("only ten..");
+        c.close();
+    });
     run([&]() -> asio::awaitable<void> {
         HTTPTransport<> t;
         co_await t.connect();
         HttpMessage message{.url = server.url("/")};
-
         ResponseStream s = co_await t.stream(std::move(message));
-        co_await expect_cut_short(s, "only ten..");
+        head_read.load()->signal();
+        co_await expect_cut_short(s, "only ten..", true);
     }());
 }
 
@@ -534,6 +642,14 @@ TEST(Stream, TheTotalTimeoutBoundsAStreamedBody) {
         std::size_t got = 0;
         try {
             for (;;) {
+                // Every other read straight into a buffer (the deadline bounds both ways).
+                if (got % 2 == 1) {
+                    char buffer[16];
+                    const std::size_t n = co_await s.read_some(asio::buffer(buffer));
+                    if (n == 0) break;
+                    got += n;
+                    continue;
+                }
                 auto chunk = co_await s.next();
                 if (!chunk) break;
                 got += chunk->size();

@@ -61,6 +61,12 @@ public:
     /// short is a ConnectionError (connection_closed), a stall past Timeout::read a
     /// ConnectionTimeoutError, a reset HTTP/2 stream a TransportSpecificError.
     boost::asio::awaitable<std::optional<std::string>> next();
+    /// Reads the next bytes of the body into `buffer` (at least one while the body lasts);
+    /// 0 at its end. Throws like next(). For bulk transfers: with no content decoding, an
+    /// HTTP/1.1 body of known length goes from the socket straight into `buffer`, with no
+    /// allocation and no copy; other bodies are copied in. Do not mix it with lines() or
+    /// events().
+    boost::asio::awaitable<std::size_t> read_some(boost::asio::mutable_buffer buffer);
     /// The rest of the body; TransportSpecificError (body_too_large) beyond
     /// Options::max_response_bytes.
     boost::asio::awaitable<std::string> read_all();
@@ -126,7 +132,7 @@ public:
         return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
             [this](auto handler, std::vector<boost::asio::mutable_buffer> b) {
                 boost::asio::co_spawn(
-                    executor_, read_some(std::move(b)),
+                    executor_, read_some_into(std::move(b)),
                     [h = std::move(handler)](const std::exception_ptr& e, std::size_t n) mutable {
                         boost::system::error_code ec;
                         if (e) ec = detail::stream_error_code(e);
@@ -142,8 +148,10 @@ private:
     ResponseStream(Response head, std::unique_ptr<detail::PendingBody> body,
                    boost::asio::any_io_executor executor);
 
-    /// Copies body bytes into `buffers`; 0 at the end of the body.
-    boost::asio::awaitable<std::size_t> read_some(std::vector<boost::asio::mutable_buffer> buffers);
+    /// Body bytes into `buffers` (read_some() into the first non-empty one); 0 at the end of
+    /// the body.
+    boost::asio::awaitable<std::size_t> read_some_into(
+        std::vector<boost::asio::mutable_buffer> buffers);
 
     Response head_;
     std::unique_ptr<detail::PendingBody> body_;

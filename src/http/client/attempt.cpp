@@ -74,15 +74,13 @@ asio::awaitable<std::optional<std::string>> PendingBody::next(std::size_t max) {
         // (No frame of its own without a deadline: a body is read many times a call.)
         bool more = false;
         if (deadline) {
-            more = co_await read_before_deadline(raw, max);
+            more = co_await before_deadline(reader->read(raw, max));
         } else {
             more = co_await reader->read(raw, max);
         }
         if (!more) {
-            ended = true;
-            trailers = reader->trailers();
+            end();
             if (decoder) decoder->finish(out);
-            lease.finish(reader->keep_alive());
             break;
         }
         if (decoder) {
@@ -95,7 +93,29 @@ asio::awaitable<std::optional<std::string>> PendingBody::next(std::size_t max) {
     co_return out;
 }
 
-asio::awaitable<bool> PendingBody::read_before_deadline(std::string& raw, std::size_t max) {
+asio::awaitable<std::size_t> PendingBody::read_into(asio::mutable_buffer into) {
+    if (ended || into.size() == 0) co_return 0;
+    std::size_t n = 0;
+    if (deadline) {
+        n = co_await before_deadline(reader->read_into(into));
+    } else {
+        n = co_await reader->read_into(into);
+    }
+    if (n == 0) end();
+    co_return n;
+}
+
+void PendingBody::end() noexcept {
+    ended = true;
+    try {
+        trailers = reader->trailers();
+    } catch (...) { // no memory for a copy of them: the body itself is whole
+    }
+    lease.finish(reader->keep_alive());
+}
+
+template <class T>
+asio::awaitable<T> PendingBody::before_deadline(asio::awaitable<T> read) {
     const auto total_timeout = [this] {
         throw_error(errc::total_timeout, context +
                                              ": reading the response body: the call exceeded "
@@ -106,10 +126,10 @@ asio::awaitable<bool> PendingBody::read_before_deadline(std::string& raw, std::s
     using namespace asio::experimental::awaitable_operators;
     asio::steady_timer timer(co_await asio::this_coro::executor, *deadline);
     fail_point_timer(timer);
-    auto result = co_await (outcome_of(reader->read(raw, max)) ||
+    auto result = co_await (outcome_of(std::move(read)) ||
                             timer.async_wait(asio::as_tuple(asio::use_awaitable)));
     if (result.index() == 1) total_timeout(); // the read was cancelled: the body is abandoned
-    Outcome<bool> outcome = std::get<0>(std::move(result));
+    Outcome<T> outcome = std::get<0>(std::move(result));
     if (outcome.error) std::rethrow_exception(outcome.error);
     co_return *outcome.result;
 }

@@ -88,6 +88,9 @@ struct PendingBody {
 
     /// The next decoded bytes (at most about `max`), or nullopt at the end of the body.
     boost::asio::awaitable<std::optional<std::string>> next(std::size_t max);
+    /// With no content decoder: the next bytes of the body straight into `into` (at least
+    /// one while the body lasts), 0 at its end.
+    boost::asio::awaitable<std::size_t> read_into(boost::asio::mutable_buffer into);
 
     std::shared_ptr<const void> owner; ///< keeps the pool the lease points into
     Lease lease;
@@ -103,8 +106,11 @@ struct PendingBody {
     Duration total{}; ///< Timeout::total, for the message
 
 private:
-    /// reader->read(), racing the deadline.
-    boost::asio::awaitable<bool> read_before_deadline(std::string& raw, std::size_t max);
+    /// `read` (of the reader), racing the deadline.
+    template <class T>
+    boost::asio::awaitable<T> before_deadline(boost::asio::awaitable<T> read);
+    /// After the last byte: the trailers, and the connection back to the pool.
+    void end() noexcept;
 };
 
 /// What an attempt (and each layer above it) hands up: how it ended (a response, now in

@@ -67,25 +67,35 @@ asio::awaitable<std::string> ResponseStream::read_all() {
     co_return all;
 }
 
-asio::awaitable<std::size_t> ResponseStream::read_some(std::vector<asio::mutable_buffer> buffers) {
-    std::size_t capacity = 0;
-    for (const auto& b : buffers) capacity += b.size();
-    if (capacity == 0) co_return 0;
+asio::awaitable<std::size_t> ResponseStream::read_some(asio::mutable_buffer buffer) {
+    if (buffer.size() == 0) co_return 0;
+    if (offset_ == buffered_.size() && body_ && !body_->decoder) {
+        // Nothing held back and nothing to decode: the body's bytes go straight into
+        // `buffer` (through the protocol's own read_into).
+        buffered_.clear();
+        offset_ = 0;
+        const std::size_t n = co_await body_->read_into(buffer);
+        if (body_->ended) head_.trailers = body_->trailers;
+        co_return n;
+    }
     while (offset_ == buffered_.size()) {
         std::optional<std::string> chunk = co_await next();
         if (!chunk) co_return 0;
         buffered_ = std::move(*chunk);
         offset_ = 0;
     }
-    std::size_t copied = 0;
+    const std::size_t n = std::min(buffer.size(), buffered_.size() - offset_);
+    std::memcpy(buffer.data(), buffered_.data() + offset_, n);
+    offset_ += n;
+    co_return n;
+}
+
+asio::awaitable<std::size_t> ResponseStream::read_some_into(
+    std::vector<asio::mutable_buffer> buffers) {
     for (const auto& b : buffers) {
-        const std::size_t n = std::min(b.size(), buffered_.size() - offset_);
-        std::memcpy(b.data(), buffered_.data() + offset_, n);
-        offset_ += n;
-        copied += n;
-        if (offset_ == buffered_.size()) break;
+        if (b.size() > 0) co_return co_await read_some(b);
     }
-    co_return copied;
+    co_return 0;
 }
 
 asio::awaitable<std::optional<std::string>> ResponseStream::Lines::next() {

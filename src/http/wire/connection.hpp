@@ -11,9 +11,11 @@
 #include "nector/transport/headers.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/buffer.hpp>
 
 #include <chrono>
 #include <cstddef>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
@@ -31,6 +33,17 @@ public:
     /// appended) once the body has ended. Throws a nector exception (read timeout, the
     /// connection closed before the end of the body, a reset stream, cancellation).
     virtual boost::asio::awaitable<bool> read(std::string& out, std::size_t max) = 0;
+    /// Reads the next bytes of the body into `into` (at least one while the body lasts);
+    /// 0 once it has ended. Throws like read(). This one goes through read() and copies; a
+    /// protocol that can put the bytes straight into `into` overrides it.
+    virtual boost::asio::awaitable<std::size_t> read_into(boost::asio::mutable_buffer into) {
+        std::string bytes;
+        while (bytes.empty()) {
+            if (!co_await read(bytes, into.size())) co_return 0;
+        }
+        std::memcpy(into.data(), bytes.data(), bytes.size());
+        co_return bytes.size();
+    }
     /// After the end: whether the connection may carry another exchange.
     virtual bool keep_alive() const noexcept = 0;
     /// After the end: trailer fields (HTTP/2), if any.

@@ -30,6 +30,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
@@ -39,9 +40,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <type_traits>
 
 #include <poll.h>
+#include <sys/socket.h>
 
 namespace nector::http::detail {
 
@@ -226,6 +229,51 @@ private:
         watching_ = true;
         watched_until_ = deadline_;
     }
+    /// A read that does not go through the event loop: over plain TCP, when bytes are
+    /// already waiting, a non-blocking recv() takes them at once (no readiness wait, no
+    /// completion handler, no poll of the reactor); a bulk download then costs one system
+    /// call a read instead of two. At most `immediate_reads` in a row, so that the loop's
+    /// other work (other connections, timers, cancellation) still runs between them.
+    /// nullopt: nothing was read (no byte waiting, TLS, or the turn is up) and the caller
+    /// reads asynchronously; otherwise the bytes read, with `ec` set at the end of the stream
+    /// or on a socket error.
+    std::optional<std::size_t> read_now(boost::asio::mutable_buffer into,
+                                        boost::system::error_code& ec) noexcept {
+        if constexpr (!std::is_same_v<Stream, PlainStream>) {
+            return std::nullopt;
+        } else {
+            if (immediate_reads_ >= max_immediate_reads || into.size() == 0) {
+                immediate_reads_ = 0;
+                return std::nullopt;
+            }
+            const int fd = stream_.socket().native_handle();
+            const ssize_t n = ::recv(fd, into.data(), into.size(), MSG_DONTWAIT);
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+                immediate_reads_ = 0;
+                return std::nullopt;
+            }
+            ++immediate_reads_;
+            std::size_t got = n > 0 ? static_cast<std::size_t>(n) : 0;
+            ec = n == 0  ? boost::system::error_code(boost::asio::error::eof)
+                 : n < 0 ? boost::system::error_code(errno, boost::system::system_category())
+                         : boost::system::error_code();
+            fail_point(ec, got);
+            return got;
+        }
+    }
+    /// One read into `into`: read_now(), else an asynchronous read with the read deadline
+    /// `timeout` (a timeout shows as timed(ec)).
+    boost::asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> read_socket(
+        boost::asio::mutable_buffer into, Duration timeout) {
+        boost::system::error_code ec;
+        if (const auto now = read_now(into, ec)) co_return std::tuple(ec, *now);
+        deadline_in(timeout);
+        auto [error, n] = co_await stream_.async_read_some(
+            into, boost::asio::as_tuple(boost::asio::use_awaitable));
+        fail_point(error, n);
+        no_deadline();
+        co_return std::tuple(error, n);
+    }
     boost::system::error_code timed(const boost::system::error_code& ec) const noexcept {
         return ec && timed_out_ ? boost::system::error_code(boost::beast::error::timeout) : ec;
     }
@@ -247,6 +295,8 @@ private:
     bool idle_check_posted_ = false;
     bool timed_out_ = false;
     static constexpr std::size_t max_read_size = std::size_t{64} * 1024;
+    static constexpr unsigned max_immediate_reads = 16;
+    unsigned immediate_reads_ = 0; // read_now()'s turn
     boost::beast::flat_buffer buffer_;
     std::size_t read_size_ = 1024;        // the next buffered read's size
     std::string out_;                     // the request head, kept for the connection's life
@@ -274,7 +324,6 @@ public:
     }
 
     boost::asio::awaitable<bool> read(std::string& out, std::size_t max) override {
-        constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
         auto& buffer = c_->buffer_;
         // At least a byte a call (a zero would never progress), at most 1 MiB.
         max = std::clamp<std::size_t>(max, 1, std::size_t{1} << 20);
@@ -287,19 +336,14 @@ public:
                     const auto want =
                         static_cast<std::size_t>(std::min<std::uint64_t>(max, *remaining));
                     out.resize(old + want);
-                    c_->deadline_in(c_->read_timeout_);
-                    auto [ec, n] = co_await c_->stream_.async_read_some(
-                        boost::asio::buffer(out.data() + old, want), nothrow);
-                    fail_point(ec, n);
-                    c_->no_deadline();
-                    out.resize(old + n);
-                    reader_.skipped(n);
-                    if (reader_.done()) {
-                        finish();
-                    } else if (ec) {
-                        throw_io_error(c_->body_error(ec), context_, "reading the response body",
-                                       errc::read_timeout);
+                    std::size_t n = 0;
+                    try {
+                        n = co_await read_direct(boost::asio::buffer(out.data() + old, want));
+                    } catch (...) {
+                        out.resize(old);
+                        throw;
                     }
+                    out.resize(old + n);
                     if (n > 0) co_return true;
                     continue;
                 }
@@ -313,11 +357,9 @@ public:
                 if (used > 0) continue;
             }
             if (done_) break;
-            c_->deadline_in(c_->read_timeout_);
-            auto [ec, n] = co_await c_->stream_.async_read_some(
-                buffer.prepare(std::clamp<std::size_t>(max, 1024, max_read_size)), nothrow);
-            fail_point(ec, n);
-            c_->no_deadline();
+            const auto [ec, n] = co_await c_->read_socket(
+                buffer.prepare(std::clamp<std::size_t>(max, 1024, max_read_size)),
+                c_->read_timeout_);
             buffer.commit(n);
             if (ec == boost::asio::error::eof && n == 0) {
                 reader_.put_eof(); // ends a body delimited by the close, or throws
@@ -329,10 +371,38 @@ public:
         }
         co_return false;
     }
+    /// A Content-Length body with nothing buffered goes from the socket straight into `into`;
+    /// anything else (a chunked body, bytes already in the connection's buffer) through read().
+    boost::asio::awaitable<std::size_t> read_into(boost::asio::mutable_buffer into) override {
+        const auto remaining = reader_.length_remaining();
+        if (done_ || c_->buffer_.size() != 0 || !remaining || into.size() == 0) {
+            co_return co_await BodyReader::read_into(into);
+        }
+        const auto want = static_cast<std::size_t>(
+            std::min<std::uint64_t>(std::min(into.size(), std::size_t{1} << 20), *remaining));
+        co_return co_await read_direct(boost::asio::buffer(into.data(), want));
+    }
     bool keep_alive() const noexcept override { return keep_alive_; }
     Headers trailers() const override { return trailer_.trailers; }
 
 private:
+    /// Reads the next bytes of a Content-Length body, nothing of it buffered, from the socket
+    /// straight into `part` (no larger than the rest of the body); finishes the body at its
+    /// end. 0 only when `part` is empty.
+    boost::asio::awaitable<std::size_t> read_direct(boost::asio::mutable_buffer part) {
+        for (;;) {
+            const auto [ec, n] = co_await c_->read_socket(part, c_->read_timeout_);
+            reader_.skipped(n);
+            if (reader_.done()) {
+                finish();
+            } else if (ec) {
+                throw_io_error(c_->body_error(ec), context_, "reading the response body",
+                               errc::read_timeout);
+            }
+            if (n > 0 || done_) co_return n;
+        }
+    }
+
     void finish() noexcept {
         done_ = true;
         keep_alive_ = reader_.keep_alive() && c_->buffer_.size() == 0;
@@ -447,7 +517,6 @@ bool Http1Connection<Stream>::parse_buffered(Exchange& ex, ResponseReader& reade
 template <class Stream>
 boost::asio::awaitable<void> Http1Connection<Stream>::read_rest_of_body(Exchange& ex,
                                                                         std::uint64_t remaining) {
-    constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
     std::string& body = ex.response.body;
     const std::size_t start = body.size();
     const auto size = static_cast<std::size_t>(remaining);
@@ -465,11 +534,8 @@ boost::asio::awaitable<void> Http1Connection<Stream>::read_rest_of_body(Exchange
         const std::size_t window =
             std::min(size - got, std::max<std::size_t>(std::size_t{64} * 1024, got));
         body.resize(std::max(body.size(), start + got + window));
-        deadline_in(ex.limits->timeout.read);
-        auto [read_error, n] = co_await stream_.async_read_some(
-            boost::asio::buffer(body.data() + start + got, window), nothrow);
-        fail_point(read_error, n);
-        no_deadline();
+        const auto [read_error, n] = co_await read_socket(
+            boost::asio::buffer(body.data() + start + got, window), ex.limits->timeout.read);
         got += n;
         if (read_error && got < size) {
             body.resize(start + got);

@@ -168,6 +168,10 @@ struct StreamState {
     bool head_done = false; // streaming: the final response head arrived
     std::string pending;    // streaming: received, not yet read (its window stays closed)
     std::size_t pending_offset = 0;
+    // streaming: the reader's own buffer while it waits with nothing pending
+    // (Http2Body::read_into): DATA goes straight there, then to `pending` once it is full.
+    asio::mutable_buffer direct{};
+    std::size_t direct_filled = 0;
     Headers trailers;    // streaming: trailers after the head was handed over
     std::string context; // streaming: "METHOD URL" for errors after the hand-over
     // An upload sent piece by piece: pieces wait here until nghttp2 takes them.
@@ -642,33 +646,65 @@ public:
     ~Http2Body() override { c_->release_stream(*st_); }
 
     asio::awaitable<bool> read(std::string& out, std::size_t max) override {
+        if (!co_await arrived()) co_return false;
+        StreamState& st = *st_;
+        if (st.pending_offset == 0 && st.pending.size() <= max &&
+            st.pending.size() * 4 >= st.pending.capacity() && out.empty()) {
+            // All that is waiting fits, and fills a good part of its buffer: the buffer
+            // itself changes hands, no copy. (Small pieces, as Server-Sent Events, are
+            // copied: a chunk does not pin a mostly empty buffer.)
+            const std::size_t n = st.pending.size();
+            out.swap(st.pending);
+            st.pending.clear();
+            c_->consumed(st, n);
+            co_return true;
+        }
+        const std::size_t n = std::min(max, st.pending.size() - st.pending_offset);
+        out.append(st.pending, st.pending_offset, n);
+        taken(n);
+        co_return true;
+    }
+    /// Copies what is pending into `into`; with nothing pending, waits with `into` lent to
+    /// the connection, which copies the next DATA straight into it (one copy either way).
+    asio::awaitable<std::size_t> read_into(asio::mutable_buffer into) override {
+        if (into.size() == 0) co_return 0;
+        StreamState& st = *st_;
+        if (st.pending_offset == st.pending.size() && !st.closed && !st.error) {
+            st.direct = into;
+            st.direct_filled = 0;
+            struct Lent { // the buffer goes back however the wait ends
+                StreamState& st;
+                ~Lent() { st.direct = {}; }
+            } lent{st};
+            st.last_progress = Clock::now();
+            while (st.direct_filled == 0 && st.pending_offset == st.pending.size() && !st.closed &&
+                   !st.error) {
+                co_await c_->await_news(st, st.context, timeout_);
+            }
+            if (const std::size_t n = st.direct_filled) {
+                c_->consumed(st, n);
+                co_return n; // (what did not fit waits in `pending`)
+            }
+        }
+        if (!co_await arrived()) co_return 0;
+        const std::size_t n = std::min(into.size(), st.pending.size() - st.pending_offset);
+        std::memcpy(into.data(), st.pending.data() + st.pending_offset, n);
+        taken(n);
+        co_return n;
+    }
+    bool keep_alive() const noexcept override { return true; }
+    Headers trailers() const override { return st_->trailers; }
+
+private:
+    /// Waits until body bytes wait in the stream's `pending` (true) or the body has ended
+    /// (false); throws the error of a stream that ended before its body did.
+    asio::awaitable<bool> arrived() {
         StreamState& st = *st_;
         // The read timeout counts from now: while nobody read, the closed window (not the
         // server) held the body back.
         st.last_progress = Clock::now();
         for (;;) {
-            if (st.pending_offset == 0 && !st.pending.empty() && st.pending.size() <= max &&
-                st.pending.size() * 4 >= st.pending.capacity() && out.empty()) {
-                // All that is waiting fits, and fills a good part of its buffer: the buffer
-                // itself changes hands, no copy. (Small pieces, as Server-Sent Events, are
-                // copied: a chunk does not pin a mostly empty buffer.)
-                const std::size_t n = st.pending.size();
-                out.swap(st.pending);
-                st.pending.clear();
-                c_->consumed(st, n);
-                co_return true;
-            }
-            if (st.pending_offset < st.pending.size()) {
-                const std::size_t n = std::min(max, st.pending.size() - st.pending_offset);
-                out.append(st.pending, st.pending_offset, n);
-                st.pending_offset += n;
-                if (st.pending_offset == st.pending.size()) {
-                    st.pending.clear();
-                    st.pending_offset = 0;
-                }
-                c_->consumed(st, n);
-                co_return true;
-            }
+            if (st.pending_offset < st.pending.size()) co_return true;
             if (st.error || (st.closed && !st.response_ended)) {
                 c_->fail_stream(st);
             }
@@ -676,10 +712,17 @@ public:
             co_await c_->await_news(st, st.context, timeout_);
         }
     }
-    bool keep_alive() const noexcept override { return true; }
-    Headers trailers() const override { return st_->trailers; }
+    /// `n` bytes off the front of `pending` were read: that much window reopens.
+    void taken(std::size_t n) noexcept {
+        StreamState& st = *st_;
+        st.pending_offset += n;
+        if (st.pending_offset == st.pending.size()) {
+            st.pending.clear();
+            st.pending_offset = 0;
+        }
+        c_->consumed(st, n);
+    }
 
-private:
     std::shared_ptr<Http2Connection<Stream>> c_;
     std::unique_ptr<StreamState> st_;
     Timeout timeout_;
@@ -972,10 +1015,21 @@ int Http2Connection<Stream>::on_data_chunk(nghttp2_session* session, std::uint8_
         auto* self = static_cast<Http2Connection*>(user);
         StreamState* st = self->stream_of(id);
         if (st && st->streaming && !st->error) {
-            // Kept until read; the window reopens then (Http2Body::read). A fresh buffer (the
-            // last one went to the reader) is sized for a read's worth at once.
-            if (st->pending.empty()) st->pending.reserve(std::max(size, pending_reserve));
-            st->pending.append(reinterpret_cast<const char*>(data), size);
+            // Kept until read; the window reopens then (Http2Body::read). Into the waiting
+            // reader's buffer first, if it has one and nothing is pending before these bytes.
+            std::size_t used = 0;
+            if (st->direct_filled < st->direct.size() && st->pending.empty()) {
+                used = std::min(size, st->direct.size() - st->direct_filled);
+                std::memcpy(static_cast<char*>(st->direct.data()) + st->direct_filled, data, used);
+                st->direct_filled += used;
+            }
+            if (used < size) {
+                // A fresh buffer (the last one went to the reader) is sized for a read's
+                // worth at once.
+                if (st->pending.empty())
+                    st->pending.reserve(std::max(size - used, pending_reserve));
+                st->pending.append(reinterpret_cast<const char*>(data) + used, size - used);
+            }
             st->last_progress = Clock::now();
             st->wake();
             return 0;
