@@ -1,14 +1,16 @@
 // A streaming-download client for measurements: COUNT sequential GETs of one URL through
-// the public streaming API (HTTPTransport::stream, ResponseStream::next), each body read
-// chunk by chunk and discarded, on one transport (one keep-alive connection). Prints the
-// bytes, the wall time, the throughput in MiB/s, the client's CPU time (user + sys) per
-// 100 MiB and its peak RSS: the nector side of bench/stream-download.
+// the public streaming API (HTTPTransport::stream, then ResponseStream::read_some into one
+// 64 KiB buffer, or ResponseStream::next), each body read piece by piece and discarded, on
+// one transport (one keep-alive connection). Prints the bytes, the wall time, the throughput
+// in MiB/s, the client's CPU time (user + sys) per 100 MiB and its peak RSS: the nector side
+// of bench/stream-download and bench/compare's download section.
 //
-//   nector-bench-stream URL [count=10] [protocol=http1]
+//   nector-bench-stream URL [count=10] [protocol=http1] [api=read_some|next]
 //
-// protocol: http1; h2c (HTTP/2 by prior knowledge on http://); h2 (HTTP/2 by ALPN on
-// https://, certificate not verified). Each download's byte count must equal its
-// Content-Length (when the response has one and no Content-Encoding), or the run fails.
+// protocol: http1; http1-tls (HTTP/1.1 on https://, certificate not verified); h2c (HTTP/2
+// by prior knowledge on http://); h2 (HTTP/2 by ALPN on https://, certificate not
+// verified). Each download's byte count must equal its Content-Length (when the response
+// has one and no Content-Encoding), or the run fails.
 #include "usage.hpp"
 
 #include <nector/nector.hpp>
@@ -18,12 +20,14 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,18 +62,27 @@ struct Totals {
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: %s URL [count=10] [protocol=http1|h2c|h2]\n", argv[0]);
+        std::fprintf(stderr,
+                     "usage: %s URL [count=10] [protocol=http1|http1-tls|h2c|h2] "
+                     "[api=read_some|next]\n",
+                     argv[0]);
         return 2;
     }
     const std::string url = argv[1];
     const long count = argc > 2 ? std::atol(argv[2]) : 10;
     const std::string protocol = argc > 3 ? argv[3] : "http1";
+    const std::string api = argc > 4 ? argv[4] : "read_some";
+    const bool use_next = api == "next";
+    if (!use_next && api != "read_some") {
+        std::fprintf(stderr, "api must be read_some or next\n");
+        return 2;
+    }
     if (count <= 0) {
         std::fprintf(stderr, "count must be positive\n");
         return 2;
     }
-    if (protocol != "http1" && protocol != "h2c" && protocol != "h2") {
-        std::fprintf(stderr, "protocol must be http1, h2c or h2\n");
+    if (protocol != "http1" && protocol != "http1-tls" && protocol != "h2c" && protocol != "h2") {
+        std::fprintf(stderr, "protocol must be http1, http1-tls, h2c or h2\n");
         return 2;
     }
 
@@ -80,11 +93,13 @@ int main(int argc, char** argv) {
     options.limits.max_connections = 1;
     options.limits.max_connections_per_origin = 1;
     options.limits.max_idle_connections = 1;
-    options.verify_ssl = protocol != "h2";
+    options.verify_ssl = protocol != "h2" && protocol != "http1-tls";
     options.http2 = protocol == "h2";
     options.http2_prior_knowledge = protocol == "h2c";
     nector::http::HTTPTransport<> transport(io.get_executor(), std::move(options));
 
+    constexpr std::size_t buffer_size = std::size_t{64} * 1024;
+    const auto buffer = std::make_unique<char[]>(buffer_size);
     Totals totals;
     auto start = std::chrono::steady_clock::now();
     auto finished = start;
@@ -123,10 +138,20 @@ int main(int argc, char** argv) {
                 const auto encoding = stream.headers().get("Content-Encoding");
                 const bool raw = !encoding || *encoding == "identity";
                 std::uint64_t got = 0;
-                while (auto chunk = co_await stream.next()) {
-                    got += chunk->size();
-                    ++totals.chunks;
-                    if (chunk->size() > totals.largest_chunk) totals.largest_chunk = chunk->size();
+                if (use_next) {
+                    while (auto chunk = co_await stream.next()) {
+                        got += chunk->size();
+                        ++totals.chunks;
+                        totals.largest_chunk =
+                            std::max<std::uint64_t>(totals.largest_chunk, chunk->size());
+                    }
+                } else {
+                    while (const std::size_t n =
+                               co_await stream.read_some(asio::buffer(buffer.get(), buffer_size))) {
+                        got += n;
+                        ++totals.chunks;
+                        totals.largest_chunk = std::max<std::uint64_t>(totals.largest_chunk, n);
+                    }
                 }
                 totals.bytes += got;
                 if (expected && raw && got != *expected) {
@@ -158,8 +183,8 @@ int main(int argc, char** argv) {
     const double wall = std::chrono::duration<double>(finished - start).count();
     const double cpu = after.cpu_seconds - before.cpu_seconds;
     const double bytes = static_cast<double>(totals.bytes);
-    std::printf("downloads %ld of %ld ok, protocol %s\n", totals.completed, count,
-                protocol.c_str());
+    std::printf("downloads %ld of %ld ok, protocol %s, api %s\n", totals.completed, count,
+                protocol.c_str(), api.c_str());
     std::printf("bytes %llu (%.1f MiB), chunks %llu (mean %.1f KiB, largest %.1f KiB)\n",
                 static_cast<unsigned long long>(totals.bytes), bytes / mib,
                 static_cast<unsigned long long>(totals.chunks),
