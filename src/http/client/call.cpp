@@ -117,65 +117,82 @@ asio::awaitable<Result> RetryLayer::operator()(HttpMessage message,
             }
         }
         if (a.cancelled) std::rethrow_exception(x.error);
-
-        const auto retry_after = response ? response->headers.get("Retry-After") : std::nullopt;
-        RetryDecision d = decide_retry(options_.retry,
-                                       FailedAttempt{.method = p.method,
-                                                     .has_idempotency_key = idempotency_key,
-                                                     .failure = a.failure,
-                                                     .status = response ? response->status : 0,
-                                                     .retry_after = retry_after,
-                                                     .retries_done = retries,
-                                                     .previous_delay = previous},
-                                       resilience_.clock(), resilience_.random());
-        std::string why;
-        if (d.action == RetryDecision::Action::retry && p.upload && !p.upload->replayable()) {
-            d.action = RetryDecision::Action::give_up;
-            why = "; a producer body cannot be sent again";
-        }
-        if (d.action == RetryDecision::Action::retry) {
-            if (!origin.budget->allow_retry()) {
-                ++metrics_.retries_suppressed;
-                d.action = RetryDecision::Action::give_up;
-                why = "; retry suppressed by the retry budget of " + origin.key;
-            } else if (deadline && SteadyClock::now() + d.delay >= *deadline) {
-                d.action = RetryDecision::Action::give_up;
-                why = "; a retry in " + seconds(d.delay) + " would end past the total deadline";
+        // The rest of a failed attempt outside this frame (which every call in flight holds):
+        // whether and when to try again, or how the call ends.
+        const std::optional<Duration> delay =
+            after_failure(p, origin, a, x, state, retries, previous, idempotency_key, deadline);
+        if (!delay) { // a status error returned as a response (raise_for_status off)
+            if constexpr (streamed) {
+                co_return streamed_result(state, std::move(x));
+            } else {
+                co_return std::move(state.response);
             }
-        } else if (d.action == RetryDecision::Action::give_up_retry_after_too_long) {
-            why = "; " + d.reason;
         }
-        if (d.action != RetryDecision::Action::retry) {
-            const std::string note = attempts_note(state.attempts) + why;
-            if (!response) rethrow_noted(x.error, note);
-            if (options_.hooks.on_response) options_.hooks.on_response(*response);
-            if (!options_.raise_for_status) {
-                if constexpr (streamed) {
-                    co_return streamed_result(state, std::move(x));
-                } else {
-                    co_return std::move(state.response);
-                }
-            }
-            std::rethrow_exception(make_http_exception(status_error_code(response->status),
-                                                       p.context + ": HTTP " +
-                                                           std::to_string(response->status) +
-                                                           reason_note(response->reason) + note,
-                                                       response));
-        }
-        if (options_.hooks.on_retry) {
-            options_.hooks.on_retry(RetryEvent{.method = p.method,
-                                               .url = p.target.url,
-                                               .attempt = state.attempts,
-                                               .delay = d.delay,
-                                               .reason = d.reason});
-        }
-        ++metrics_.retries;
-        const Clock& clock = resilience_.clock();
-        asio::steady_timer backoff(executor_, clock.wait ? clock.wait(d.delay) : d.delay);
-        fail_point_timer(backoff);
-        co_await backoff.async_wait(asio::use_awaitable);
-        previous = d.delay;
+        co_await back_off(*delay);
+        previous = *delay;
     }
+}
+
+std::optional<Duration> RetryLayer::after_failure(const Prepared& p, const OriginResilience& origin,
+                                                  const Assessment& a, const Exchanged& x,
+                                                  const CallState& state, std::size_t retries,
+                                                  Duration previous, bool idempotency_key,
+                                                  std::optional<SteadyClock::time_point> deadline) {
+    const Response* const response = x.responded() ? &state.response : nullptr;
+    const auto retry_after = response ? response->headers.get("Retry-After") : std::nullopt;
+    RetryDecision d = decide_retry(options_.retry,
+                                   FailedAttempt{.method = p.method,
+                                                 .has_idempotency_key = idempotency_key,
+                                                 .failure = a.failure,
+                                                 .status = response ? response->status : 0,
+                                                 .retry_after = retry_after,
+                                                 .retries_done = retries,
+                                                 .previous_delay = previous},
+                                   resilience_.clock(), resilience_.random());
+    std::string why;
+    if (d.action == RetryDecision::Action::retry && p.upload && !p.upload->replayable()) {
+        d.action = RetryDecision::Action::give_up;
+        why = "; a producer body cannot be sent again";
+    }
+    if (d.action == RetryDecision::Action::retry) {
+        if (!origin.budget->allow_retry()) {
+            ++metrics_.retries_suppressed;
+            d.action = RetryDecision::Action::give_up;
+            why = "; retry suppressed by the retry budget of " + origin.key;
+        } else if (deadline && SteadyClock::now() + d.delay >= *deadline) {
+            d.action = RetryDecision::Action::give_up;
+            why = "; a retry in " + seconds(d.delay) + " would end past the total deadline";
+        }
+    } else if (d.action == RetryDecision::Action::give_up_retry_after_too_long) {
+        why = "; " + d.reason;
+    }
+    if (d.action != RetryDecision::Action::retry) {
+        const std::string note = attempts_note(state.attempts) + why;
+        if (!response) rethrow_noted(x.error, note);
+        if (options_.hooks.on_response) options_.hooks.on_response(*response);
+        if (!options_.raise_for_status) return std::nullopt;
+        std::rethrow_exception(make_http_exception(status_error_code(response->status),
+                                                   p.context + ": HTTP " +
+                                                       std::to_string(response->status) +
+                                                       reason_note(response->reason) + note,
+                                                   response));
+    }
+    if (options_.hooks.on_retry) {
+        options_.hooks.on_retry(RetryEvent{.method = p.method,
+                                           .url = p.target.url,
+                                           .attempt = state.attempts,
+                                           .delay = d.delay,
+                                           .reason = d.reason});
+    }
+    ++metrics_.retries;
+    return d.delay;
+}
+
+asio::awaitable<void> RetryLayer::back_off(Duration delay) {
+    const Clock& clock = resilience_.clock();
+    asio::steady_timer timer(executor_, clock.wait ? clock.wait(delay) : delay);
+    fail_point_timer(timer);
+    co_await timer.async_wait(asio::use_awaitable);
 }
 
 template asio::awaitable<Response> RetryLayer::operator()<Response>(

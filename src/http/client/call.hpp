@@ -58,6 +58,16 @@ public:
 
 private:
     void record_call(std::chrono::steady_clock::time_point started, int status) noexcept;
+    /// After a failed attempt (a transport error, or a status >= 400): the delay before the
+    /// next one (counted as a retry, on_retry called); nullopt when the call ends with this
+    /// response as its result (raise_for_status off); otherwise throws what ends the call
+    /// (the attempt's error, or HTTPStatusError), with the attempts noted.
+    std::optional<Duration> after_failure(
+        const Prepared& p, const OriginResilience& origin, const Assessment& a, const Exchanged& x,
+        const CallState& state, std::size_t retries, Duration previous, bool idempotency_key,
+        std::optional<std::chrono::steady_clock::time_point> deadline);
+    /// The wait before a retry (Options::clock's, when it has one).
+    boost::asio::awaitable<void> back_off(Duration delay);
 
     BreakerLayer& breaker_;
     RedirectLayer& redirects_;
