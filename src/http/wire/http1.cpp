@@ -298,7 +298,7 @@ private:
     static constexpr unsigned max_immediate_reads = 16;
     unsigned immediate_reads_ = 0; // read_now()'s turn
     boost::beast::flat_buffer buffer_;
-    std::size_t read_size_ = 1024;        // the next buffered read's size
+    std::size_t read_size_ = 512; // the next buffered read's size (a small head fits the first)
     std::string out_;                     // the request head, kept for the connection's life
     std::optional<ProxyForward> forward_; // to an HTTP proxy: absolute-form targets
     Duration read_timeout_{};
