@@ -63,25 +63,26 @@ void RetryLayer::record_call(SteadyClock::time_point started, int status) noexce
 }
 
 template <class Result>
-asio::awaitable<Result> RetryLayer::operator()(HttpMessage message,
+asio::awaitable<Result> RetryLayer::operator()(std::unique_ptr<HttpMessage> message,
                                                std::shared_ptr<const void> owner, CallState* outer,
                                                std::optional<SteadyClock::time_point> deadline) {
     constexpr bool streamed = std::is_same_v<Result, Streamed>;
-    if (!outer) check_connected(message); // (a deadline layer has checked)
+    if (!outer) check_connected(*message); // (a deadline layer has checked)
     CallState own;
     CallState& state = outer ? *outer : own;
     if (!outer) state.started = SteadyClock::now();
     state.owner = std::move(owner);
     state.stream = streamed;
     ++metrics_.requests;
-    if (options_.hooks.on_request) options_.hooks.on_request(message);
+    if (options_.hooks.on_request) options_.hooks.on_request(*message);
     // Records latency and status class however the call ends.
     struct Recorder {
         RetryLayer* layer;
         CallState* state;
         ~Recorder() { layer->record_call(state->started, state->status); }
     } recorder{this, &state};
-    const Prepared p = prepare_(message);
+    const Prepared p = prepare_(*message);
+    message.reset();                      // all the call needs of it is in `p`
     if (outer) state.context = p.context; // for a total timeout's message
     const OriginResilience& origin = breaker_.of(p.target.origin);
     const bool idempotency_key = p.headers().contains("Idempotency-Key");
@@ -196,8 +197,10 @@ asio::awaitable<void> RetryLayer::back_off(Duration delay) {
 }
 
 template asio::awaitable<Response> RetryLayer::operator()<Response>(
-    HttpMessage, std::shared_ptr<const void>, CallState*, std::optional<SteadyClock::time_point>);
+    std::unique_ptr<HttpMessage>, std::shared_ptr<const void>, CallState*,
+    std::optional<SteadyClock::time_point>);
 template asio::awaitable<Streamed> RetryLayer::operator()<Streamed>(
-    HttpMessage, std::shared_ptr<const void>, CallState*, std::optional<SteadyClock::time_point>);
+    std::unique_ptr<HttpMessage>, std::shared_ptr<const void>, CallState*,
+    std::optional<SteadyClock::time_point>);
 
 } // namespace nector::http::detail

@@ -47,10 +47,11 @@ public:
     /// One call of `message`: Result is Response (the body read whole) or Streamed (a
     /// final response's body left on its connection). `owner` (the engine) is held by a
     /// streamed body. `outer` is the state a deadline layer reads (else the call keeps its
-    /// own); a retry that would end past `deadline` is not made.
+    /// own); a retry that would end past `deadline` is not made. The message is released
+    /// once prepared.
     template <class Result>
     boost::asio::awaitable<Result> operator()(
-        HttpMessage message, std::shared_ptr<const void> owner, CallState* outer,
+        std::unique_ptr<HttpMessage> message, std::shared_ptr<const void> owner, CallState* outer,
         std::optional<std::chrono::steady_clock::time_point> deadline);
 
     /// Throws not_connected unless the transport is connected.

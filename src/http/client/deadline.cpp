@@ -24,9 +24,9 @@ constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 } // namespace
 
 template <class Result>
-asio::awaitable<Result> DeadlineLayer::timed(HttpMessage message,
+asio::awaitable<Result> DeadlineLayer::timed(std::unique_ptr<HttpMessage> message,
                                              std::shared_ptr<const void> owner) {
-    next_.check_connected(message);
+    next_.check_connected(*message);
     CallState state;
     state.started = SteadyClock::now();
     // Asio's || waits for the first operation to *succeed*, so the call must not throw
@@ -55,9 +55,9 @@ asio::awaitable<Result> DeadlineLayer::timed(HttpMessage message,
     co_return std::move(*outcome.result);
 }
 
-template asio::awaitable<Response> DeadlineLayer::timed<Response>(HttpMessage,
+template asio::awaitable<Response> DeadlineLayer::timed<Response>(std::unique_ptr<HttpMessage>,
                                                                   std::shared_ptr<const void>);
-template asio::awaitable<Streamed> DeadlineLayer::timed<Streamed>(HttpMessage,
+template asio::awaitable<Streamed> DeadlineLayer::timed<Streamed>(std::unique_ptr<HttpMessage>,
                                                                   std::shared_ptr<const void>);
 
 } // namespace nector::http::detail

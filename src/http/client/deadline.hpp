@@ -22,20 +22,24 @@ public:
         : next_(next), options_(options), executor_(std::move(executor)) {}
 
     /// One call (Result: Response or Streamed, as RetryLayer's); `owner` holds the engine.
-    /// Not a coroutine: the message is moved once, into the frame that runs the call.
+    /// Not a coroutine: the message is moved once, to the heap, and the frames that run the
+    /// call hold a pointer (the message is done with once prepared, and a frame lives as
+    /// long as its call: an HttpMessage in it would cost every request in flight its size).
     template <class Result>
     boost::asio::awaitable<Result> operator()(HttpMessage&& message,
                                               std::shared_ptr<const void> owner) {
+        auto held = std::make_unique<HttpMessage>(std::move(message));
         if (options_.timeout.total > Duration::zero()) {
-            return timed<Result>(std::move(message), std::move(owner));
+            return timed<Result>(std::move(held), std::move(owner));
         }
-        return next_.template operator()<Result>(std::move(message), std::move(owner), nullptr,
+        return next_.template operator()<Result>(std::move(held), std::move(owner), nullptr,
                                                  std::nullopt);
     }
 
 private:
     template <class Result>
-    boost::asio::awaitable<Result> timed(HttpMessage message, std::shared_ptr<const void> owner);
+    boost::asio::awaitable<Result> timed(std::unique_ptr<HttpMessage> message,
+                                         std::shared_ptr<const void> owner);
 
     RetryLayer& next_;
     const Options& options_;

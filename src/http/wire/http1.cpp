@@ -299,7 +299,7 @@ private:
     unsigned immediate_reads_ = 0; // read_now()'s turn
     boost::beast::flat_buffer buffer_;
     std::size_t read_size_ = 512; // the next buffered read's size (a small head fits the first)
-    std::string out_;                     // the request head, kept for the connection's life
+    std::string out_;             // the request head, kept for the connection's life
     std::optional<ProxyForward> forward_; // to an HTTP proxy: absolute-form targets
     Duration read_timeout_{};
     bool open_ = true;
