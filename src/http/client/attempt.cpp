@@ -79,8 +79,11 @@ asio::awaitable<std::optional<std::string>> PendingBody::next(std::size_t max) {
             more = co_await reader->read(raw, max);
         }
         if (!more) {
-            end();
+            ended = true;
+            // A truncated encoding throws here: the lease is not finished, and the
+            // connection is closed with the body.
             if (decoder) decoder->finish(out);
+            end();
             break;
         }
         if (decoder) {

@@ -37,6 +37,7 @@ public:
     /// 0 once it has ended. Throws like read(). This one goes through read() and copies; a
     /// protocol that can put the bytes straight into `into` overrides it.
     virtual boost::asio::awaitable<std::size_t> read_into(boost::asio::mutable_buffer into) {
+        if (into.size() == 0) co_return 0; // (read() takes at least a byte)
         std::string bytes;
         while (bytes.empty()) {
             if (!co_await read(bytes, into.size())) co_return 0;

@@ -390,6 +390,7 @@ private:
     /// straight into `part` (no larger than the rest of the body); finishes the body at its
     /// end. 0 only when `part` is empty.
     boost::asio::awaitable<std::size_t> read_direct(boost::asio::mutable_buffer part) {
+        if (part.size() == 0) co_return 0;
         for (;;) {
             const auto [ec, n] = co_await c_->read_socket(part, c_->read_timeout_);
             reader_.skipped(n);
