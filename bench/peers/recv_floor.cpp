@@ -16,86 +16,26 @@
 //   peer-recv-floor http[s]://127.0.0.1:PORT/PATH [count=10] [http1|h2]
 // Prints "downloads N of N ok, B bytes" on success; exits 1 on a failed download, 2 for bad
 // arguments.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <openssl/err.h>
-#include <openssl/ssl.h>
+#include "floor.hpp"
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace {
 
+using floor_peer::Connection;
+
 int fail(const char* what) {
     std::fprintf(stderr, "peer-recv-floor: %s\n", what);
     return 1;
 }
-
-/// One connection, plain or TLS: blocking reads and writes, nothing in between.
-class Connection {
-public:
-    explicit Connection(int s) : s_(s) {}
-    Connection(const Connection&) = delete;
-    Connection& operator=(const Connection&) = delete;
-    ~Connection() {
-        if (ssl_) SSL_free(ssl_);
-        if (ctx_) SSL_CTX_free(ctx_);
-        close(s_);
-    }
-
-    /// The TLS handshake (OpenSSL's defaults, no verification, SNI and ALPN http/1.1 or h2);
-    /// false on failure.
-    bool start_tls(const std::string& host, bool h2) {
-        ctx_ = SSL_CTX_new(TLS_client_method());
-        if (!ctx_) return false;
-        SSL_CTX_set_verify(ctx_, SSL_VERIFY_NONE, nullptr);
-        // kTLS where the kernel offers it (receive offload: no decryption in user space).
-        SSL_CTX_set_options(ctx_, SSL_OP_ENABLE_KTLS);
-        static const unsigned char http1[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
-        static const unsigned char http2[] = {2, 'h', '2'};
-        if ((h2 ? SSL_CTX_set_alpn_protos(ctx_, http2, sizeof http2)
-                : SSL_CTX_set_alpn_protos(ctx_, http1, sizeof http1)) != 0) {
-            return false;
-        }
-        ssl_ = SSL_new(ctx_);
-        if (!ssl_ || SSL_set_fd(ssl_, s_) != 1) return false;
-        SSL_set_tlsext_host_name(ssl_, host.c_str());
-        return SSL_connect(ssl_) == 1;
-    }
-    const char* tls_description() const {
-        if (!ssl_) return "plain";
-        static std::string text;
-        text = std::string(SSL_get_version(ssl_)) + " " +
-               SSL_CIPHER_get_name(SSL_get_current_cipher(ssl_)) +
-               (BIO_get_ktls_recv(SSL_get_rbio(ssl_)) ? ", kTLS receive" : ", no kTLS");
-        return text.c_str();
-    }
-
-    long read(char* data, std::size_t size) {
-        if (!ssl_) return recv(s_, data, size, 0);
-        std::size_t n = 0;
-        return SSL_read_ex(ssl_, data, size, &n) == 1 ? static_cast<long>(n) : -1;
-    }
-    bool write(std::string_view data) {
-        if (!ssl_) return send(s_, data.data(), data.size(), 0) == static_cast<long>(data.size());
-        std::size_t n = 0;
-        return SSL_write_ex(ssl_, data.data(), data.size(), &n) == 1 && n == data.size();
-    }
-
-private:
-    int s_;
-    SSL_CTX* ctx_ = nullptr;
-    SSL* ssl_ = nullptr;
-};
 
 long long failed(const char* what) {
     fail(what);
@@ -290,46 +230,20 @@ int main(int argc, char** argv) {
         return 2;
     }
     const bool h2 = mode == "h2";
-    const std::string_view url = argv[1];
     const int count = argc > 2 ? std::atoi(argv[2]) : 10;
-    const bool tls = url.substr(0, 8) == "https://";
-    const std::size_t scheme = tls ? 8 : 7;
-    if ((!tls && url.substr(0, 7) != "http://") || count <= 0) {
-        std::fprintf(stderr,
-                     "peer-recv-floor: expected an http:// or https:// URL with an IPv4 address "
-                     "and a positive count\n");
+    const auto target = floor_peer::parse_url("peer-recv-floor", argv[1]);
+    if (!target || count <= 0) {
+        if (target) std::fprintf(stderr, "peer-recv-floor: the count must be positive\n");
         return 2;
     }
-    const std::string_view rest = url.substr(scheme);
-    const std::size_t slash = rest.find('/');
-    const std::string_view authority = rest.substr(0, slash);
-    const std::string path(slash == std::string_view::npos ? "/" : rest.substr(slash));
-    const std::size_t colon = authority.find(':');
-    const std::string host(authority.substr(0, colon));
-    const int port = colon == std::string_view::npos
-                         ? (tls ? 443 : 80)
-                         : std::atoi(std::string(authority.substr(colon + 1)).c_str());
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<std::uint16_t>(port));
-    if (inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1) {
-        std::fprintf(stderr, "peer-recv-floor: %s is not an IPv4 address\n", host.c_str());
-        return 2;
-    }
-    const int s = socket(AF_INET, SOCK_STREAM, 0);
-    if (s < 0) return fail("cannot create a socket");
-    Connection connection(s);
-    if (connect(s, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-        return fail("cannot connect");
-    }
-    if (tls && !connection.start_tls(host, h2)) {
-        ERR_print_errors_fp(stderr);
-        return fail("the TLS handshake failed");
-    }
-    const long long total = h2 ? download_h2(connection, tls, std::string(authority), path, count)
-                               : download_http1(connection, std::string(authority), path, count);
+    std::optional<Connection> connection;
+    if (const int status = floor_peer::open_connection("peer-recv-floor", *target, h2, connection))
+        return status;
+    const long long total =
+        h2 ? download_h2(*connection, target->tls, target->authority, target->path, count)
+           : download_http1(*connection, target->authority, target->path, count);
     if (total < 0) return 1;
     std::printf("downloads %d of %d ok, %lld bytes (%s)\n", count, count, total,
-                connection.tls_description());
+                connection->tls_description("receive").c_str());
     return 0;
 }

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <functional>
 #include <memory>
 
 namespace nector::test {
@@ -24,8 +25,9 @@ using http::BodyProducer;
 /// A file of `size` bytes (byte i = 'a' + i % 26) in `dir`.
 std::filesystem::path make_file(const TempDir& dir, std::string name, std::size_t size) {
     const auto path = dir.path() / name;
-    std::ofstream out(path, std::ios::binary);
-    for (std::size_t i = 0; i < size; ++i) out.put(static_cast<char>('a' + i % 26));
+    std::string bytes(size, '\0');
+    for (std::size_t i = 0; i < size; ++i) bytes[i] = static_cast<char>('a' + i % 26);
+    std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(size));
     return path;
 }
 
@@ -143,6 +145,68 @@ TEST(Upload, A307OfAProducerBodyIsReturnedNotFollowed) {
         {}, HttpMessage{.method = "POST", .url = server.url("/"), .producer = producer_of({"x"})});
     EXPECT_EQ(r.status, 307);
     EXPECT_EQ(server.requests().size(), 1u);
+}
+
+/// A server that, once a request's head has arrived, calls `change` (the client is then
+/// still sending: the body is far larger than what the sockets buffer), then reads until the
+/// client stops.
+TestServer::Handler change_after_head(std::function<void()> change) {
+    return [change = std::move(change)](TestConnection& c) -> asio::awaitable<void> {
+        std::string seen;
+        bool changed = false;
+        try {
+            for (;;) {
+                const std::string bytes = co_await c.read_some_raw();
+                if (bytes.empty()) break;
+                if (!changed) {
+                    seen += bytes;
+                    if (seen.find("\r\n\r\n") != std::string::npos) {
+                        change();
+                        changed = true;
+                    }
+                }
+            }
+        } catch (const boost::system::system_error&) { // the client gave up: a reset
+        }
+    };
+}
+
+// A file sent from disk (sendfile over plain TCP, read() over TLS) must still have the size
+// it had when the request was prepared: one that shrinks or grows meanwhile fails the
+// request with a SerializationError naming the file, rather than sending a body that is
+// not what the Content-Length says.
+TEST(Upload, AFileThatChangesWhileItIsSentIsASerializationError) {
+    constexpr std::size_t size = 64 << 20; // more than loopback's socket buffers hold
+    for (const bool tls : {false, true}) {
+        for (const bool grows : {false, true}) {
+            SCOPED_TRACE(std::string(tls ? "TLS, " : "plain, ") + (grows ? "grows" : "shrinks"));
+            TempDir dir;
+            const auto path = make_file(dir, "big.bin", size);
+            auto change = [path, grows] {
+                if (grows) {
+                    std::ofstream(path, std::ios::binary | std::ios::app) << "more";
+                } else {
+                    std::filesystem::resize_file(path, 1 << 20);
+                }
+            };
+            const auto server =
+                tls ? std::make_unique<TestServer>(
+                          change_after_head(change),
+                          TlsFiles{certificates().server_cert, certificates().server_key, ""})
+                    : std::make_unique<TestServer>(change_after_head(change));
+            Options o;
+            o.tls.ca_file = certificates().ca_cert.string();
+            o.retry.max_retries = 0;
+            const auto e = fetch_error<SerializationError>(
+                o, HttpMessage{.method = "PUT", .url = server->url("/"), .content_path = path});
+            ASSERT_TRUE(e);
+            EXPECT_TRUE(contains(e->what(), grows ? "the file grew while it was being sent"
+                                                  : "the file is shorter than when the request "
+                                                    "was prepared"))
+                << e->what();
+            EXPECT_TRUE(contains(e->what(), "big.bin")) << e->what();
+        }
+    }
 }
 
 TEST(Upload, MissingFileIsASerializationErrorNamingIt) {

@@ -163,7 +163,11 @@ asio::awaitable<Exchanged> AttemptLayer::mocked(const Prepared& p, const Headers
         if (p.upload) {
             std::string body;
             UploadReader reader(p.upload, p.context);
-            while (std::optional<std::string> piece = co_await reader.next()) body += *piece;
+            for (;;) {
+                const std::optional<std::string_view> piece = co_await reader.next();
+                if (!piece) break;
+                body += *piece;
+            }
             request.content = to_bytes(body);
         } else if (!p.body.empty()) {
             request.content = to_bytes(p.body);

@@ -16,6 +16,9 @@
 #include <system_error>
 #include <vector>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 namespace nector::http::detail {
 namespace json = boost::json;
 namespace {
@@ -290,7 +293,56 @@ std::optional<UploadBody> encode_upload(const HttpMessage& m, std::string_view b
 UploadReader::UploadReader(std::shared_ptr<const UploadBody> body, std::string context)
     : body_(std::move(body)), context_(std::move(context)) {}
 
-boost::asio::awaitable<std::optional<std::string>> UploadReader::next() {
+UploadReader::~UploadReader() { close_file(); }
+
+std::string UploadReader::where() const {
+    return context_ + ": reading the request body from \"" +
+           printable(body_->segments[segment_].path.string()) + "\"";
+}
+
+void UploadReader::open_file() {
+    fd_ = ::open(body_->segments[segment_].path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) file_unreadable(errno);
+    file_offset_ = 0;
+}
+
+void UploadReader::close_file() noexcept {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+}
+
+void UploadReader::file_shorter() const {
+    throw SerializationError(where() + ": the file is shorter than when the request was prepared");
+}
+
+void UploadReader::file_unreadable(int error) const {
+    throw SerializationError(where() + ": " + std::generic_category().message(error));
+}
+
+std::optional<UploadReader::FileRegion> UploadReader::next_file() {
+    const UploadBody& b = *body_;
+    if (b.producer || fd_ >= 0) return std::nullopt;
+    while (segment_ < b.segments.size() && b.segments[segment_].path.empty() &&
+           b.segments[segment_].bytes.empty()) {
+        ++segment_;
+    }
+    if (segment_ == b.segments.size() || b.segments[segment_].path.empty()) return std::nullopt;
+    open_file();
+    return FileRegion{fd_, b.segments[segment_].size};
+}
+
+void UploadReader::file_sent() {
+    // The file must end where its size said (it may not have grown meanwhile).
+    char extra = 0;
+    const auto offset = static_cast<off_t>(body_->segments[segment_].size);
+    const ssize_t n = ::pread(fd_, &extra, 1, offset);
+    if (n < 0) file_unreadable(errno);
+    if (n > 0) throw SerializationError(where() + ": the file grew while it was being sent");
+    close_file();
+    ++segment_;
+}
+
+boost::asio::awaitable<std::optional<std::string_view>> UploadReader::next() {
     const UploadBody& b = *body_;
     if (b.producer) {
         std::optional<std::string> piece = co_await b.producer.next();
@@ -300,46 +352,32 @@ boost::asio::awaitable<std::optional<std::string>> UploadReader::next() {
                                      std::to_string(produced_) + (piece ? "+" : "") +
                                      " bytes but declared " + std::to_string(*b.size));
         }
-        co_return piece;
+        if (!piece) co_return std::nullopt;
+        buffer_ = std::move(*piece);
+        co_return std::string_view(buffer_);
     }
     while (segment_ < b.segments.size()) {
         const UploadBody::Segment& seg = b.segments[segment_];
         if (seg.path.empty()) {
             ++segment_;
             if (seg.bytes.empty()) continue;
-            co_return seg.bytes;
+            co_return std::string_view(seg.bytes);
         }
-        const std::string where =
-            context_ + ": reading the request body from \"" + printable(seg.path.string()) + "\"";
-        if (!file_open_) {
-            file_.open(seg.path, std::ios::binary);
-            if (!file_.is_open()) {
-                throw SerializationError(where + ": " + std::generic_category().message(errno));
-            }
-            file_open_ = true;
-            file_left_ = seg.size;
-        }
-        if (file_left_ == 0) {
-            // The file must end where its size said (it may not have grown meanwhile).
-            if (file_.peek() != std::char_traits<char>::eof()) {
-                throw SerializationError(where + ": the file grew while it was being sent");
-            }
-            file_.close();
-            file_open_ = false;
-            ++segment_;
+        if (fd_ < 0) open_file();
+        if (file_offset_ == seg.size) {
+            file_sent();
             continue;
         }
-        std::string piece(
-            static_cast<std::size_t>(std::min<std::uint64_t>(file_left_, std::uint64_t{64} * 1024)),
-            '\0');
-        file_.read(piece.data(), static_cast<std::streamsize>(piece.size()));
-        if (static_cast<std::size_t>(file_.gcount()) != piece.size()) {
-            throw SerializationError(where +
-                                     ": the file is shorter than when the request was "
-                                     "prepared");
-        }
-        file_left_ -= piece.size();
-        co_return piece;
+        constexpr std::size_t piece_size = std::size_t{64} * 1024;
+        if (buffer_.size() < piece_size) buffer_.resize(piece_size); // once: no zero-fill after
+        const auto want =
+            static_cast<std::size_t>(std::min<std::uint64_t>(seg.size - file_offset_, piece_size));
+        const ssize_t n = ::pread(fd_, buffer_.data(), want, static_cast<off_t>(file_offset_));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) file_unreadable(errno);
+        if (n == 0) file_shorter();
+        file_offset_ += static_cast<std::uint64_t>(n);
+        co_return std::string_view(buffer_.data(), static_cast<std::size_t>(n));
     }
     co_return std::nullopt;
 }

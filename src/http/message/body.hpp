@@ -9,7 +9,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,24 +71,55 @@ struct UploadBody {
 /// parts read from disk are not checked for the boundary (a 32-character random one).
 std::optional<UploadBody> encode_upload(const HttpMessage& m, std::string_view boundary);
 
-/// Reads an UploadBody piece by piece.
+/// Reads an UploadBody piece by piece. Files are read with read() into one buffer the
+/// reader keeps (no allocation per piece), or handed whole to a sender that can give them
+/// to the kernel (next_file(), for sendfile()).
 class UploadReader {
 public:
     /// `context` ("METHOD URL") starts every error message.
     UploadReader(std::shared_ptr<const UploadBody> body, std::string context);
-    /// The next piece (files: at most 64 KiB), or nullopt at the end. Throws
-    /// SerializationError when a file cannot be read or no longer has the size it had when
-    /// the request was prepared, or a producer made more or fewer bytes than its size;
-    /// what a producer throws propagates.
-    boost::asio::awaitable<std::optional<std::string>> next();
+    ~UploadReader();
+    UploadReader(const UploadReader&) = delete;
+    UploadReader& operator=(const UploadReader&) = delete;
+
+    /// The next piece (a file's: at most 64 KiB), or nullopt at the end. The view stays
+    /// valid until the next call. Throws SerializationError when a file cannot be read or no
+    /// longer has the size it had when the request was prepared, or a producer made more or
+    /// fewer bytes than its size; what a producer throws propagates.
+    boost::asio::awaitable<std::optional<std::string_view>> next();
+
+    /// A file to be sent whole by the caller: its descriptor (open, read from offset 0 by
+    /// offset, never moved) and the size it had when the request was prepared.
+    struct FileRegion {
+        int fd = -1;
+        std::uint64_t size = 0;
+    };
+    /// When the next piece would be the start of a file: that file, opened. The caller
+    /// sends its `size` bytes itself, then calls file_sent(), or, when it cannot send it
+    /// (a file the kernel cannot splice), calls next() instead, which reads it from its
+    /// start. nullopt otherwise (bytes, a producer, the end). Throws SerializationError
+    /// when the file cannot be opened.
+    std::optional<FileRegion> next_file();
+    /// The file of next_file() went out whole: throws SerializationError if it grew since
+    /// the request was prepared, else moves on to the next segment.
+    void file_sent();
+    /// Throws the SerializationError of the current file ending before its size (a read
+    /// of it found no more bytes).
+    [[noreturn]] void file_shorter() const;
+    /// Throws the SerializationError of a failed read of the current file (`error`: errno).
+    [[noreturn]] void file_unreadable(int error) const;
 
 private:
+    std::string where() const;
+    void open_file();
+    void close_file() noexcept;
+
     std::shared_ptr<const UploadBody> body_;
     std::string context_;
     std::size_t segment_ = 0;
-    std::ifstream file_;
-    std::uint64_t file_left_ = 0;
-    bool file_open_ = false;
+    int fd_ = -1;
+    std::uint64_t file_offset_ = 0;
+    std::string buffer_; // a file's piece, or a producer's
     std::uint64_t produced_ = 0;
 };
 

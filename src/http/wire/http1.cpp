@@ -44,6 +44,7 @@
 #include <type_traits>
 
 #include <poll.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 
 namespace nector::http::detail {
@@ -150,6 +151,11 @@ private:
     /// Sends the head, then the upload piece by piece (Content-Length when its size is
     /// known, else chunked).
     boost::asio::awaitable<void> send_upload(Exchange& ex);
+    /// Over plain TCP, sends a whole file of the upload with sendfile() (the kernel moves
+    /// the bytes: no read into memory, no copy); false, having sent nothing, over TLS or
+    /// when the kernel cannot splice from the file (the caller then reads it).
+    boost::asio::awaitable<bool> send_file(Exchange& ex, UploadReader::FileRegion file,
+                                           UploadReader& reader);
     /// A streamed exchange after its request went out: reads the head, then leaves the
     /// body to a Body.
     boost::asio::awaitable<void> stream_head(Exchange& ex, Guard& guard,
@@ -566,7 +572,15 @@ boost::asio::awaitable<void> Http1Connection<Stream>::send_upload(Exchange& ex) 
     }
     UploadReader reader(ex.upload, std::string(ex.context));
     for (;;) {
-        std::optional<std::string> piece = co_await reader.next();
+        if (!chunked) {
+            if (const auto file = reader.next_file()) {
+                if (co_await send_file(ex, *file, reader)) {
+                    reader.file_sent();
+                    continue;
+                } // else next() reads it
+            }
+        }
+        std::optional<std::string_view> piece = co_await reader.next();
         if (!piece && !chunked) break;
         if (piece && piece->empty()) continue;
         std::string frame_head;
@@ -578,7 +592,8 @@ boost::asio::awaitable<void> Http1Connection<Stream>::send_upload(Exchange& ex) 
         }
         const std::string_view tail = chunked ? "\r\n" : "";
         const std::array<asio::const_buffer, 3> buffers{
-            asio::buffer(frame_head), piece ? asio::buffer(*piece) : asio::const_buffer(),
+            asio::buffer(frame_head),
+            piece ? asio::buffer(piece->data(), piece->size()) : asio::const_buffer(),
             asio::buffer(tail.data(), tail.size())};
         deadline_in(write_timeout);
         auto [error, n] = co_await asio::async_write(stream_, buffers, nothrow);
@@ -588,6 +603,52 @@ boost::asio::awaitable<void> Http1Connection<Stream>::send_upload(Exchange& ex) 
             throw_io_error(timed(error), ex.context, "sending the request body",
                            errc::write_timeout);
         if (!piece) break; // the last chunk went out
+    }
+}
+
+template <class Stream>
+boost::asio::awaitable<bool> Http1Connection<Stream>::send_file(Exchange& ex,
+                                                                UploadReader::FileRegion file,
+                                                                UploadReader& reader) {
+    if constexpr (!std::is_same_v<Stream, PlainStream>) {
+        co_return false;
+    } else {
+        namespace asio = boost::asio;
+        auto& socket = stream_.socket();
+        boost::system::error_code ec;
+        socket.native_non_blocking(true, ec); // sendfile() must not block the loop
+        if (ec) co_return false;
+        const int fd = socket.native_handle();
+        off_t offset = 0;
+        const auto size = static_cast<off_t>(file.size);
+        while (offset < size) {
+            // At most 1 GiB a call: sendfile() moves at most 0x7ffff000 bytes anyway.
+            const auto want =
+                static_cast<std::size_t>(std::min<off_t>(size - offset, off_t{1} << 30));
+            const ssize_t n = ::sendfile(fd, file.fd, &offset, want);
+            if (n > 0) continue;
+            if (n == 0) reader.file_shorter();
+            const int error = errno;
+            if (error == EINTR) continue;
+            if ((error == EINVAL || error == ENOSYS) && offset == 0) {
+                co_return false; // a file the kernel cannot splice from: read it instead
+            }
+            if (error == EIO) reader.file_unreadable(error);
+            if (error != EAGAIN && error != EWOULDBLOCK) {
+                throw_io_error(boost::system::error_code(error, boost::system::system_category()),
+                               ex.context, "sending the request body", errc::write_timeout);
+            }
+            deadline_in(ex.limits->timeout.write);
+            auto [wait_error] = co_await socket.async_wait(asio::socket_base::wait_write,
+                                                           asio::as_tuple(asio::use_awaitable));
+            fail_point(wait_error);
+            no_deadline();
+            if (wait_error) {
+                throw_io_error(timed(wait_error), ex.context, "sending the request body",
+                               errc::write_timeout);
+            }
+        }
+        co_return true;
     }
 }
 

@@ -1126,7 +1126,7 @@ template <class Stream>
 asio::awaitable<void> Http2Connection<Stream>::fill_upload(std::shared_ptr<Http2Connection>,
                                                            std::int32_t id,
                                                            std::shared_ptr<UploadReader> reader) {
-    std::optional<std::string> piece;
+    std::optional<std::string_view> piece; // valid until the reader's next call
     std::exception_ptr failure;
     try {
         piece = co_await reader->next();
