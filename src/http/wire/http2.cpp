@@ -174,10 +174,14 @@ struct StreamState {
     std::size_t direct_filled = 0;
     Headers trailers;    // streaming: trailers after the head was handed over
     std::string context; // streaming: "METHOD URL" for errors after the hand-over
-    // An upload sent piece by piece: pieces wait here until nghttp2 takes them.
+    // An upload sent piece by piece: pieces wait here until they are framed. nghttp2 takes
+    // `upload_offset` past the bytes of each DATA frame it makes (read_upload) and the frame
+    // is then written from here into the connection's output (send_upload_data), past
+    // `upload_sent`: the bytes are copied once, not into nghttp2's frame buffer first.
     std::shared_ptr<UploadReader> upload;
     std::string upload_buffer;
     std::size_t upload_offset = 0;
+    std::size_t upload_sent = 0;
     bool upload_done = false;
     bool upload_filling = false;
     std::int32_t id = -1;
@@ -331,6 +335,10 @@ private:
     static int on_error(nghttp2_session*, int, const char*, std::size_t, void*) noexcept;
     static ssize_t read_upload(nghttp2_session*, std::int32_t, std::uint8_t*, std::size_t,
                                std::uint32_t*, nghttp2_data_source*, void*) noexcept;
+    /// Writes an upload's DATA frame that read_upload sized (NGHTTP2_DATA_FLAG_NO_COPY):
+    /// its head, then its bytes straight from the stream's upload buffer.
+    static int send_upload_data(nghttp2_session*, nghttp2_frame*, const std::uint8_t*, std::size_t,
+                                nghttp2_data_source*, void*) noexcept;
     /// Fetches the next upload piece of stream `id`, then lets nghttp2 send it.
     asio::awaitable<void> fill_upload(std::shared_ptr<Http2Connection> self, std::int32_t id,
                                       std::shared_ptr<UploadReader> reader);
@@ -422,6 +430,7 @@ Http2Connection<Stream>::Http2Connection(Stream stream, const WireLimits& limits
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, on_stream_close);
     nghttp2_session_callbacks_set_error_callback2(callbacks, on_error);
+    nghttp2_session_callbacks_set_send_data_callback(callbacks, send_upload_data);
     nghttp2_option* option = nullptr;
     if (nghttp2_option_new(&option) != 0) {
         nghttp2_session_callbacks_del(callbacks);
@@ -1086,22 +1095,17 @@ ssize_t Http2Connection<Stream>::read_body(nghttp2_session* session, std::int32_
 
 template <class Stream>
 ssize_t Http2Connection<Stream>::read_upload(nghttp2_session*, std::int32_t id,
-                                             std::uint8_t* buffer, std::size_t length,
-                                             std::uint32_t* flags, nghttp2_data_source*,
-                                             void* user) noexcept {
+                                             std::uint8_t* /*buffer: unused, NO_COPY*/,
+                                             std::size_t length, std::uint32_t* flags,
+                                             nghttp2_data_source*, void* user) noexcept {
     return guarded([&]() -> ssize_t {
         auto* self = static_cast<Http2Connection*>(user);
         StreamState* st = self->stream_of(id);
         if (!st) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; // the exchange is gone
         if (st->upload_offset < st->upload_buffer.size()) {
             const std::size_t n = std::min(length, st->upload_buffer.size() - st->upload_offset);
-            // Body bytes, not a C string. NOLINTNEXTLINE(bugprone-not-null-terminated-result)
-            std::memcpy(buffer, st->upload_buffer.data() + st->upload_offset, n);
-            st->upload_offset += n;
-            if (st->upload_offset == st->upload_buffer.size()) {
-                st->upload_buffer.clear();
-                st->upload_offset = 0;
-            }
+            st->upload_offset += n; // send_upload_data writes them, in this frame's order
+            *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
             return static_cast<ssize_t>(n);
         }
         if (st->upload_done) {
@@ -1119,6 +1123,31 @@ ssize_t Http2Connection<Stream>::read_upload(nghttp2_session*, std::int32_t id,
                        });
         }
         return NGHTTP2_ERR_DEFERRED;
+    });
+}
+
+template <class Stream>
+int Http2Connection<Stream>::send_upload_data(nghttp2_session*, nghttp2_frame* frame,
+                                              const std::uint8_t* head, std::size_t length,
+                                              nghttp2_data_source*, void* user) noexcept {
+    return guarded([&]() -> int {
+        auto* self = static_cast<Http2Connection*>(user);
+        StreamState* st = self->stream_of(frame->hd.stream_id);
+        if (!st || st->upload_buffer.size() - st->upload_sent < length) {
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; // the stream is reset
+        }
+        self->out_.append(reinterpret_cast<const char*>(head), 9);
+        const std::size_t padding = frame->data.padlen; // none is asked for; as RFC 9113 §6.1
+        if (padding > 0) self->out_.push_back(static_cast<char>(padding - 1));
+        self->out_.append(st->upload_buffer, st->upload_sent, length);
+        if (padding > 1) self->out_.append(padding - 1, '\0');
+        st->upload_sent += length;
+        if (st->upload_sent == st->upload_buffer.size()) { // all framed and written out
+            st->upload_buffer.clear();
+            st->upload_offset = 0;
+            st->upload_sent = 0;
+        }
+        return 0;
     });
 }
 
