@@ -65,6 +65,30 @@ TEST(Upload, FileBodyOverHttp11AndHttp2) {
     EXPECT_EQ(h2_server.requests().at(0).header("content-length"), std::to_string(expected.size()));
 }
 
+// Over TLS each piece's records are made at once and written in one socket write
+// (tls_batch.hpp): the server must read exactly the bytes sent, file and producer alike.
+TEST(Upload, FileAndProducerBodiesOverTls) {
+    TempDir dir;
+    const auto path = make_file(dir, "body.bin", (3 << 20) + 17);
+    const std::string expected = read_file(path);
+    TestServer server(TestServer::respond(http_response(200, "ok")),
+                      TlsFiles{certificates().server_cert, certificates().server_key, ""});
+    Options o;
+    o.tls.ca_file = certificates().ca_cert.string();
+    (void)fetch(o, HttpMessage{.method = "PUT", .url = server.url("/"), .content_path = path});
+    std::vector<std::string> pieces;
+    for (std::size_t at = 0; at < expected.size(); at += 100000)
+        pieces.push_back(expected.substr(at, 100000));
+    (void)fetch(
+        o, HttpMessage{.method = "POST", .url = server.url("/"), .producer = producer_of(pieces)});
+    const auto seen = server.requests();
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen[0].header("Content-Length"), std::to_string(expected.size()));
+    EXPECT_TRUE(seen[0].body == expected);
+    EXPECT_EQ(seen[1].header("Transfer-Encoding"), "chunked");
+    EXPECT_TRUE(seen[1].body == expected);
+}
+
 TEST(Upload, ProducerIsChunkedOverHttp11) {
     TestServer server(TestServer::respond(http_response(200, "ok")));
     (void)fetch({}, HttpMessage{.method = "POST",

@@ -11,6 +11,7 @@
 #include "http/wire/connection.hpp"
 #include "http/wire/response_reader.hpp"
 #include "http/wire/streams.hpp"
+#include "http/wire/tls_batch.hpp"
 #include "nector/transport/errors.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -571,6 +572,7 @@ boost::asio::awaitable<void> Http1Connection<Stream>::send_upload(Exchange& ex) 
         throw_io_error(timed(head_error), ex.context, "sending the request", errc::write_timeout);
     }
     UploadReader reader(ex.upload, std::string(ex.context));
+    TlsBatch batch; // TLS: the records of each piece
     for (;;) {
         if (!chunked) {
             if (const auto file = reader.next_file()) {
@@ -595,8 +597,21 @@ boost::asio::awaitable<void> Http1Connection<Stream>::send_upload(Exchange& ex) 
             asio::buffer(frame_head),
             piece ? asio::buffer(piece->data(), piece->size()) : asio::const_buffer(),
             asio::buffer(tail.data(), tail.size())};
-        deadline_in(write_timeout);
-        auto [error, n] = co_await asio::async_write(stream_, buffers, nothrow);
+        boost::system::error_code error;
+        if constexpr (std::is_same_v<Stream, TlsStream>) {
+            // All of the piece's records in one socket write (tls_batch.hpp).
+            const std::string_view records = batch.seal(stream_.native_handle(), buffers, error);
+            if (!error) {
+                deadline_in(write_timeout);
+                auto [write_error, n] = co_await asio::async_write(
+                    stream_.next_layer(), asio::buffer(records.data(), records.size()), nothrow);
+                error = write_error;
+            }
+        } else {
+            deadline_in(write_timeout);
+            auto [write_error, n] = co_await asio::async_write(stream_, buffers, nothrow);
+            error = write_error;
+        }
         fail_point(error);
         no_deadline();
         if (error)

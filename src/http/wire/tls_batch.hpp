@@ -1,0 +1,38 @@
+// Writing to a TLS stream a batch at a time. Asio's TLS engine encrypts into a memory BIO
+// pair that holds one record (17 KiB): a large write becomes one 16 KiB record, one socket
+// write and one trip through the event loop after another. A TlsBatch lends the SSL object
+// a growing memory BIO for the duration of one write instead, so OpenSSL encrypts every
+// record of the write at once and they go out in one socket write.
+#pragma once
+
+#include <boost/asio/buffer.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <openssl/ssl.h>
+
+#include <span>
+#include <string_view>
+
+namespace nector::http::detail {
+
+class TlsBatch {
+public:
+    TlsBatch() = default;
+    ~TlsBatch();
+    TlsBatch(const TlsBatch&) = delete;
+    TlsBatch& operator=(const TlsBatch&) = delete;
+
+    /// Encrypts `buffers` with `ssl` (whose handshake is done and whose own write BIO holds
+    /// nothing unsent, as after any completed Asio write) and returns the TLS records, valid
+    /// until the next call or the batch's end; the caller writes them to the socket under
+    /// the TLS stream. The SSL object gets its own write BIO back before this returns. On
+    /// failure `ec` is set (the connection must then be closed: part of the data may
+    /// have been encrypted) and the result is empty.
+    std::string_view seal(SSL* ssl, std::span<const boost::asio::const_buffer> buffers,
+                          boost::system::error_code& ec);
+
+private:
+    BIO* memory_ = nullptr; // kept between calls: its buffer keeps its capacity
+};
+
+} // namespace nector::http::detail
