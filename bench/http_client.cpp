@@ -6,7 +6,9 @@
 //
 // PROTOCOL: http1 (default; CONCURRENCY connections); h2c (HTTP/2 by prior knowledge on
 // http://) or h2 (HTTP/2 by ALPN on https://, certificate not verified): one connection
-// carrying CONCURRENCY streams. Prints one JSON line (bench/peers/README.md has the
+// carrying CONCURRENCY streams; http1-close: HTTP/1.1 with "Connection: close" on every
+// request, so each one goes on a new connection (connection churn, beside wrk with the same
+// header). Prints one JSON line (bench/peers/README.md has the
 // contract): requests, errors, wall seconds and the client's own CPU seconds over the
 // measured phase, p50/p99 latency.
 #include "usage.hpp"
@@ -33,7 +35,8 @@ using Clock = std::chrono::steady_clock;
 
 int main(int argc, char** argv) {
     if (argc < 4) {
-        std::fprintf(stderr, "usage: %s URL REQUESTS CONCURRENCY [http1|h2c|h2]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s URL REQUESTS CONCURRENCY [http1|http1-close|h2c|h2]\n",
+                     argv[0]);
         return 2;
     }
     const std::string url = argv[1];
@@ -44,11 +47,12 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "REQUESTS and CONCURRENCY must be positive\n");
         return 2;
     }
-    if (protocol != "http1" && protocol != "h2c" && protocol != "h2") {
-        std::fprintf(stderr, "PROTOCOL must be http1, h2c or h2\n");
+    if (protocol != "http1" && protocol != "http1-close" && protocol != "h2c" &&
+        protocol != "h2") {
+        std::fprintf(stderr, "PROTOCOL must be http1, http1-close, h2c or h2\n");
         return 2;
     }
-    const bool h2 = protocol != "http1";
+    const bool h2 = protocol == "h2c" || protocol == "h2";
 
     asio::io_context io(1);
     const auto connections = static_cast<std::size_t>(h2 ? 1 : concurrency);
@@ -61,6 +65,7 @@ int main(int argc, char** argv) {
     options.http2_prior_knowledge = protocol == "h2c";
     options.http2_settings.max_concurrent_streams = static_cast<std::uint32_t>(concurrency);
     options.circuit_breaker.enabled = true;
+    if (protocol == "http1-close") options.headers.set("Connection", "close");
     nector::http::HTTPTransport<> transport(io.get_executor(), std::move(options));
 
     nector::cli::Histogram latency;
