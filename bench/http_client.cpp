@@ -47,8 +47,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "REQUESTS and CONCURRENCY must be positive\n");
         return 2;
     }
-    if (protocol != "http1" && protocol != "http1-close" && protocol != "h2c" &&
-        protocol != "h2") {
+    if (protocol != "http1" && protocol != "http1-close" && protocol != "h2c" && protocol != "h2") {
         std::fprintf(stderr, "PROTOCOL must be http1, http1-close, h2c or h2\n");
         return 2;
     }

@@ -163,7 +163,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const WireLimits l = limits();
     const Target target = make_target("", "http://fuzz.test/");
     const Headers headers;
-    auto connection = make_http2_connection(boost::beast::tcp_stream(std::move(client)), l);
+    auto connection = make_http2_connection(std::move(client), l);
     Call first(target, headers, l, stream);
     Call second(target, headers, l, false);
     asio::co_spawn(io, serve(server, std::move(settings), two ? 2 : 1, std::move(bytes)),

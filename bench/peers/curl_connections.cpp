@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
     if (count <= 0) return 2;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return 1;
     CURLSH* share = curl_share_init();
-    if (!share || curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)
+    if (!share ||
+        curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)
         return 1;
     curl_slist* headers = curl_slist_append(nullptr, "Connection: close");
     long ok = 0;
@@ -52,7 +53,8 @@ int main(int argc, char** argv) {
         if (rc == CURLE_OK && status == 200) {
             ++ok;
         } else if (ok == i) { // the first failure
-            std::fprintf(stderr, "request %ld: %s (status %ld)\n", i, curl_easy_strerror(rc), status);
+            std::fprintf(stderr, "request %ld: %s (status %ld)\n", i, curl_easy_strerror(rc),
+                         status);
         }
         curl_easy_cleanup(easy);
     }

@@ -1,6 +1,7 @@
 #include "http/dialer/dialer.hpp"
 
 #include "http/dialer/happy_eyeballs.hpp"
+#include "http/dialer/socket_deadline.hpp"
 #include "http/dialer/tls.hpp"
 #include "http/dialer/tls_sessions.hpp"
 #include "http/dialer/tunnel.hpp"
@@ -171,76 +172,123 @@ asio::awaitable<std::vector<tcp::endpoint>> NetworkDialer::cached_lookup(const s
     co_return shared->endpoints;
 }
 
-asio::awaitable<beast::tcp_stream> NetworkDialer::connect(
-    const std::vector<tcp::endpoint>& endpoints, const std::string& where,
-    std::string_view context) {
-    auto ex = co_await asio::this_coro::executor;
-    // With a local address, only the endpoints of its family.
+namespace {
+
+// What a connect needs but its coroutine frame need not hold (the frame of every connection
+// being made counts in the memory of a burst of new connections): the candidates' choice
+// and the error paths, as plain functions.
+
+/// The endpoints a socket bound to `local` can reach: all without one, else those of its
+/// family. Throws connection_failed when none is left.
+std::vector<tcp::endpoint> candidates_of(const std::vector<tcp::endpoint>& endpoints,
+                                         const std::optional<asio::ip::address>& local,
+                                         const std::string& where, std::string_view context) {
     std::vector<tcp::endpoint> candidates;
     for (const auto& endpoint : endpoints) {
-        if (!local_ || local_->is_v4() == endpoint.address().is_v4())
-            candidates.push_back(endpoint);
+        if (!local || local->is_v4() == endpoint.address().is_v4()) candidates.push_back(endpoint);
     }
     if (candidates.empty()) {
-        throw_error(errc::connection_failed,
-                    std::string(context) + ": connecting to " + where +
-                        (local_ ? std::string(": no address of the ") +
-                                      (local_->is_v4() ? "IPv4" : "IPv6") +
-                                      " family of the local address " + local_->to_string()
-                                : std::string(": no address")));
+        throw_error(
+            errc::connection_failed,
+            std::string(context) + ": connecting to " + where +
+                (local ? std::string(": no address of the ") + (local->is_v4() ? "IPv4" : "IPv6") +
+                             " family of the local address " + local->to_string()
+                       : std::string(": no address")));
     }
-    // Each socket opened (and bound to the local address) before it connects.
-    const auto open = [&](tcp::socket& socket, const tcp::endpoint& endpoint) {
-        boost::system::error_code error;
-        socket.open(endpoint.protocol(), error);
-        if (!error && local_) socket.bind(tcp::endpoint(*local_, 0), error);
-        if (!error) return;
-        socket.close(error);
-        const std::string local = local_ ? " from the local address " + local_->to_string() : "";
-        throw_error(errc::connection_failed, std::string(context) + ": connecting to " + where +
-                                                 ": cannot open a socket" + local + ": " +
-                                                 error.message());
-    };
-    boost::system::error_code last;
-    std::optional<beast::tcp_stream> stream;
-    if (candidates.size() == 1) {
-        stream.emplace(ex);
-        open(stream->socket(), candidates.front());
-        stream->expires_after(options_.timeout.connect);
-        auto [ec] = co_await stream->async_connect(candidates.front(), nothrow);
-        fail_point(ec);
-        last = ec;
-    } else {
-        // Several addresses: raced (Happy Eyeballs), not each waited out in turn.
-        RaceResult race = co_await race_connect(
-            interleave(candidates), options_.happy_eyeballs_delay, options_.timeout.connect, open);
-        if (race.socket) {
-            stream.emplace(std::move(*race.socket));
-        } else {
-            last = race.error;
-        }
-    }
-    if (last) {
-        if (stream) stream->close();
-        const std::string detail = std::string(context) + ": connecting to " + where;
-        switch (const errc code = errc_of_io(last, errc::connect_timeout)) {
-            case errc::connect_timeout:
-                throw_error(code, detail + ": no answer within the connect timeout");
-            case errc::cancelled:
-                throw_error(code, detail + ": cancelled");
-            case errc::connection_refused:
-                throw_error(code, detail + ": " + last.message());
-            default: // a connect that fails otherwise did not get as far as a connection
-                throw_error(errc::connection_failed, detail + ": " + last.message());
-        }
-    }
-    stream->expires_never();
-    stream->socket().set_option(tcp::no_delay(true));
-    ++opened_;
-    co_return std::move(*stream);
+    return candidates;
 }
 
-asio::awaitable<beast::tcp_stream> NetworkDialer::connect_unix(std::string_view context) {
+/// Opens `socket` for `endpoint` and binds it to `local` if set; throws connection_failed.
+void open_socket(tcp::socket& socket, const tcp::endpoint& endpoint,
+                 const std::optional<asio::ip::address>& local, const std::string& where,
+                 std::string_view context) {
+    boost::system::error_code error;
+    socket.open(endpoint.protocol(), error);
+    if (!error && local) socket.bind(tcp::endpoint(*local, 0), error);
+    if (!error) return;
+    socket.close(error);
+    const std::string from = local ? " from the local address " + local->to_string() : "";
+    throw_error(errc::connection_failed, std::string(context) + ": connecting to " + where +
+                                             ": cannot open a socket" + from + ": " +
+                                             error.message());
+}
+
+/// "host:port" of where a connection goes, and the origin's when connect_to sent it elsewhere.
+std::string where_of(const Destination& to, const Origin& origin) {
+    std::string where = to.host + ":" + std::to_string(to.port);
+    if (to.host != origin.host || to.port != origin.port) {
+        where += " (for " + origin.host + ":" + std::to_string(origin.port) + ")";
+    }
+    return where;
+}
+
+/// The error of a connect that failed with `last`.
+[[noreturn]] void connect_failed(const boost::system::error_code& last, const std::string& where,
+                                 std::string_view context) {
+    const std::string detail = std::string(context) + ": connecting to " + where;
+    switch (const errc code = errc_of_io(last, errc::connect_timeout)) {
+        case errc::connect_timeout:
+            throw_error(code, detail + ": no answer within the connect timeout");
+        case errc::cancelled:
+            throw_error(code, detail + ": cancelled");
+        case errc::connection_refused:
+            throw_error(code, detail + ": " + last.message());
+        default: // a connect that fails otherwise did not get as far as a connection
+            throw_error(errc::connection_failed, detail + ": " + last.message());
+    }
+}
+
+} // namespace
+
+// Not a coroutine: it only picks the coroutine that connects, so no frame of its own is
+// kept while the connection is made.
+asio::awaitable<PlainStream> NetworkDialer::connect(const std::vector<tcp::endpoint>& endpoints,
+                                                    const std::string& where,
+                                                    std::string_view context) {
+    std::vector<tcp::endpoint> candidates = candidates_of(endpoints, local_, where, context);
+    if (candidates.size() > 1) { // raced (Happy Eyeballs), not each waited out in turn
+        return connect_racing(std::move(candidates), where, context);
+    }
+    return connect_one(candidates.front(), where, context);
+}
+
+asio::awaitable<PlainStream> NetworkDialer::connect_one(tcp::endpoint endpoint,
+                                                        const std::string& where,
+                                                        std::string_view context) {
+    PlainStream stream(co_await asio::this_coro::executor);
+    open_socket(stream, endpoint, local_, where, context);
+    boost::system::error_code last;
+    {
+        const SocketDeadline deadline(stream, options_.timeout.connect);
+        auto [ec] = co_await stream.async_connect(endpoint, nothrow);
+        fail_point(ec);
+        last = deadline.timed(ec);
+    }
+    if (last) {
+        boost::system::error_code ignored;
+        stream.close(ignored);
+        connect_failed(last, where, context);
+    }
+    stream.set_option(tcp::no_delay(true));
+    ++opened_;
+    co_return stream;
+}
+
+asio::awaitable<PlainStream> NetworkDialer::connect_racing(std::vector<tcp::endpoint> candidates,
+                                                           const std::string& where,
+                                                           std::string_view context) {
+    RaceResult race = co_await race_connect(
+        interleave(candidates), options_.happy_eyeballs_delay, options_.timeout.connect,
+        [&](tcp::socket& socket, const tcp::endpoint& endpoint) {
+            open_socket(socket, endpoint, local_, where, context);
+        });
+    if (!race.socket) connect_failed(race.error, where, context);
+    race.socket->set_option(tcp::no_delay(true));
+    ++opened_;
+    co_return std::move(*race.socket);
+}
+
+asio::awaitable<PlainStream> NetworkDialer::connect_unix(std::string_view context) {
     using namespace asio::experimental::awaitable_operators;
     using unix_socket = asio::local::stream_protocol;
     auto ex = co_await asio::this_coro::executor;
@@ -272,63 +320,81 @@ asio::awaitable<beast::tcp_stream> NetworkDialer::connect_unix(std::string_view 
     carrier.assign(tcp::v4(), socket.release(), assign_error);
     if (assign_error) throw_error(errc::connection_failed, where + ": " + assign_error.message());
     ++opened_;
-    co_return beast::tcp_stream(std::move(carrier));
+    co_return carrier;
 }
 
 asio::awaitable<std::shared_ptr<Connection>> NetworkDialer::dial(const Origin& origin,
                                                                  Timings& timings,
                                                                  std::string_view context) {
-    const auto started = SteadyClock::now();
     if (!options_.unix_socket.empty()) {
-        beast::tcp_stream stream = co_await connect_unix(context);
-        timings.connect = SteadyClock::now() - started;
-        auto connection = co_await speak(std::move(stream), origin, timings, context);
+        auto connection = co_await dial_unix(origin, timings, context);
         co_return connection;
     }
-    // Where the connection goes (connect_to), and its addresses (resolve, else DNS); through
-    // a proxy, the proxy's addresses, and the destination is the tunnel's.
-    const Destination to = destination(connect_to_, origin.host, origin.port);
-    const ProxyUrl* proxy = proxies_.route(origin);
-    std::string where;
-    std::vector<tcp::endpoint> endpoints;
-    if (proxy) {
-        where = "proxy " + proxy->display;
-        endpoints = co_await addresses(proxy->host, proxy->port, context);
-    } else {
-        where = to.host + ":" + std::to_string(to.port);
-        if (to.host != origin.host || to.port != origin.port) {
-            where += " (for " + origin.host + ":" + std::to_string(origin.port) + ")";
-        }
-        endpoints = co_await addresses(to.host, to.port, context);
+    if (const ProxyUrl* proxy = proxies_.route(origin)) {
+        auto connection = co_await dial_proxied(origin, *proxy, timings, context);
+        co_return connection;
     }
+    const auto started = SteadyClock::now();
+    // Where the connection goes (connect_to), and its addresses (resolve, else DNS).
+    const Destination to = destination(connect_to_, origin.host, origin.port);
+    const std::string where = where_of(to, origin);
+    const std::vector<tcp::endpoint> endpoints = co_await addresses(to.host, to.port, context);
+    timings.dns = SteadyClock::now() - started;
+    const auto connect_started = SteadyClock::now();
+    PlainStream stream = co_await connect(endpoints, where, context);
+    timings.connect = SteadyClock::now() - connect_started;
+    auto connection = co_await speak(std::move(stream), origin, timings, context);
+    co_return connection;
+}
+
+asio::awaitable<std::shared_ptr<Connection>> NetworkDialer::dial_unix(const Origin& origin,
+                                                                      Timings& timings,
+                                                                      std::string_view context) {
+    const auto started = SteadyClock::now();
+    PlainStream stream = co_await connect_unix(context);
+    timings.connect = SteadyClock::now() - started;
+    auto connection = co_await speak(std::move(stream), origin, timings, context);
+    co_return connection;
+}
+
+asio::awaitable<std::shared_ptr<Connection>> NetworkDialer::dial_proxied(const Origin& origin,
+                                                                         const ProxyUrl& proxy,
+                                                                         Timings& timings,
+                                                                         std::string_view context) {
+    // The proxy's addresses; the destination (connect_to applied) is the tunnel's.
+    const auto started = SteadyClock::now();
+    const Destination to = destination(connect_to_, origin.host, origin.port);
+    const std::string where = "proxy " + proxy.display;
+    const std::vector<tcp::endpoint> endpoints =
+        co_await addresses(proxy.host, proxy.port, context);
     timings.dns = SteadyClock::now() - started;
 
     const auto connect_started = SteadyClock::now();
-    beast::tcp_stream stream = co_await connect(endpoints, where, context);
-    if (proxy && proxy->kind == ProxyUrl::Kind::http) {
+    PlainStream stream = co_await connect(endpoints, where, context);
+    if (proxy.kind == ProxyUrl::Kind::http) {
         // http:// requests go to the proxy itself in absolute form; everything else (TLS,
         // HTTP/2 by prior knowledge) through a CONNECT tunnel.
         if (!origin.tls && !options_.http2_prior_knowledge) {
             timings.connect = SteadyClock::now() - connect_started;
-            co_return make_http1_connection(std::move(stream), ProxyForward{proxy->authorization});
+            co_return make_http1_connection(std::move(stream), ProxyForward{proxy.authorization});
         }
-        co_await http_tunnel(stream, *proxy, to.host, to.port, options_.timeout.connect,
+        co_await http_tunnel(stream, proxy, to.host, to.port, options_.timeout.connect,
                              limits_.max_header_bytes, context);
-    } else if (proxy) {
+    } else {
         std::string host = to.host;
-        if (proxy->kind == ProxyUrl::Kind::socks5) { // resolved here: the first address
+        if (proxy.kind == ProxyUrl::Kind::socks5) { // resolved here: the first address
             const std::vector<tcp::endpoint> resolved =
                 co_await addresses(to.host, to.port, context);
             host = resolved.front().address().to_string();
         }
-        co_await socks5_tunnel(stream, *proxy, host, to.port, options_.timeout.connect, context);
+        co_await socks5_tunnel(stream, proxy, host, to.port, options_.timeout.connect, context);
     }
     timings.connect = SteadyClock::now() - connect_started;
     auto connection = co_await speak(std::move(stream), origin, timings, context);
     co_return connection;
 }
 
-asio::awaitable<std::shared_ptr<Connection>> NetworkDialer::speak(beast::tcp_stream stream,
+asio::awaitable<std::shared_ptr<Connection>> NetworkDialer::speak(PlainStream stream,
                                                                   const Origin& origin,
                                                                   Timings& timings,
                                                                   std::string_view context) {

@@ -11,13 +11,13 @@
 #include "http/options/addressing.hpp"
 #include "http/options/proxy.hpp"
 #include "http/wire/connection.hpp"
+#include "http/wire/streams.hpp"
 #include "nector/http/options.hpp"
 #include "nector/http/response.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -89,9 +89,9 @@ private:
     boost::asio::awaitable<std::vector<boost::asio::ip::tcp::endpoint>> addresses(
         const std::string& host, std::uint16_t port, std::string_view context);
     /// A connection to Options::unix_socket, within the connect timeout.
-    boost::asio::awaitable<boost::beast::tcp_stream> connect_unix(std::string_view context);
+    boost::asio::awaitable<PlainStream> connect_unix(std::string_view context);
     /// TLS for https:// and the protocol choice on a connected stream.
-    boost::asio::awaitable<std::shared_ptr<Connection>> speak(boost::beast::tcp_stream stream,
+    boost::asio::awaitable<std::shared_ptr<Connection>> speak(PlainStream stream,
                                                               const Origin& origin,
                                                               Timings& timings,
                                                               std::string_view context);
@@ -103,9 +103,28 @@ private:
         const std::string& host, std::uint16_t port, std::string_view context);
     /// A TCP connection to the first of `endpoints` that answers (`where` names them in
     /// errors), from the local address if one is set.
-    boost::asio::awaitable<boost::beast::tcp_stream> connect(
+    boost::asio::awaitable<PlainStream> connect(
         const std::vector<boost::asio::ip::tcp::endpoint>& endpoints, const std::string& where,
         std::string_view context);
+    /// connect() to one address, within the connect timeout.
+    boost::asio::awaitable<PlainStream> connect_one(boost::asio::ip::tcp::endpoint endpoint,
+                                                    const std::string& where,
+                                                    std::string_view context);
+    /// dial() to Options::unix_socket.
+    boost::asio::awaitable<std::shared_ptr<Connection>> dial_unix(const Origin& origin,
+                                                                  Timings& timings,
+                                                                  std::string_view context);
+    /// connect() to several candidates: raced (Happy Eyeballs). A coroutine of its own, so
+    /// the common single-address connect's frame does not carry the race's state.
+    boost::asio::awaitable<PlainStream> connect_racing(
+        std::vector<boost::asio::ip::tcp::endpoint> candidates, const std::string& where,
+        std::string_view context);
+    /// dial() through a proxy: the proxy's addresses, a connection to it and, except for
+    /// plain http:// through an HTTP proxy, a tunnel to the origin.
+    boost::asio::awaitable<std::shared_ptr<Connection>> dial_proxied(const Origin& origin,
+                                                                     const ProxyUrl& proxy,
+                                                                     Timings& timings,
+                                                                     std::string_view context);
 
     const Options& options_;
     const WireLimits& limits_;

@@ -1,5 +1,6 @@
 #include "http/dialer/tls.hpp"
 
+#include "http/dialer/socket_deadline.hpp"
 #include "http/dialer/tls_sessions.hpp"
 #include "http/errors/bridge.hpp"
 #include "http/errors/fail_point.hpp"
@@ -10,6 +11,7 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -102,7 +104,8 @@ asio::awaitable<void> tls_handshake(TlsStream& stream, const std::string& host,
     // check that could not be set must never let the handshake go on without it.
     const auto refuse = [&](const char* what) {
         ERR_clear_error();
-        boost::beast::get_lowest_layer(stream).close();
+        boost::system::error_code ignored;
+        boost::beast::get_lowest_layer(stream).close(ignored);
         throw TLSError(errc::tls_handshake_failed, std::string(context) + ": TLS set-up for \"" +
                                                        printable(host) + "\": " + what +
                                                        "; the connection was not made");
@@ -126,13 +129,17 @@ asio::awaitable<void> tls_handshake(TlsStream& stream, const std::string& host,
         }
     }
     auto& lowest = boost::beast::get_lowest_layer(stream);
-    lowest.expires_after(options.timeout.connect);
-    auto [ec] = co_await stream.async_handshake(ssl::stream_base::client,
-                                                asio::as_tuple(asio::use_awaitable));
-    fail_point(ec);
-    lowest.expires_never();
+    boost::system::error_code ec;
+    {
+        const SocketDeadline deadline(lowest, options.timeout.connect);
+        auto [handshake_error] = co_await stream.async_handshake(
+            ssl::stream_base::client, asio::as_tuple(asio::use_awaitable));
+        fail_point(handshake_error);
+        ec = deadline.timed(handshake_error);
+    }
     if (!ec) co_return;
-    lowest.close();
+    boost::system::error_code ignored;
+    lowest.close(ignored);
     const std::string where = std::string(context) + ": TLS handshake with " + host;
     const errc io = errc_of_io(ec, errc::connect_timeout);
     if (io == errc::connect_timeout) {

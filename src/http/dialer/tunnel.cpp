@@ -1,5 +1,6 @@
 #include "http/dialer/tunnel.hpp"
 
+#include "http/dialer/socket_deadline.hpp"
 #include "http/errors/bridge.hpp"
 #include "http/errors/fail_point.hpp"
 #include "http/message/body.hpp"
@@ -93,21 +94,19 @@ asio::awaitable<std::string> read_head(tcp::socket& socket, asio::steady_timer& 
 
 asio::awaitable<void> write_all(PlainStream& stream, const std::vector<std::uint8_t>& bytes,
                                 Duration timeout, const std::string& what) {
-    stream.expires_after(timeout);
+    const SocketDeadline deadline(stream, timeout);
     auto [ec, n] = co_await asio::async_write(stream, asio::buffer(bytes), nothrow);
     fail_point(ec);
-    stream.expires_never();
-    if (ec) io_failed(ec, what);
+    if (ec) io_failed(deadline.timed(ec), what);
 }
 
 asio::awaitable<std::vector<std::uint8_t>> read_exactly(PlainStream& stream, std::size_t size,
                                                         Duration timeout, const std::string& what) {
     std::vector<std::uint8_t> bytes(size);
-    stream.expires_after(timeout);
+    const SocketDeadline deadline(stream, timeout);
     auto [ec, n] = co_await asio::async_read(stream, asio::buffer(bytes), nothrow);
     fail_point(ec);
-    stream.expires_never();
-    if (ec) io_failed(ec, what);
+    if (ec) io_failed(deadline.timed(ec), what);
     co_return bytes;
 }
 
@@ -124,16 +123,17 @@ asio::awaitable<void> http_tunnel(PlainStream& stream, const ProxyUrl& proxy, st
         request += "Proxy-Authorization: " + proxy.authorization + "\r\n";
     }
     request += "\r\n";
-    stream.expires_after(timeout);
-    auto [write_error, written] =
-        co_await asio::async_write(stream, asio::buffer(request), nothrow);
-    fail_point(write_error);
-    stream.expires_never();
-    if (write_error) io_failed(write_error, what);
+    {
+        const SocketDeadline deadline(stream, timeout);
+        auto [write_error, written] =
+            co_await asio::async_write(stream, asio::buffer(request), nothrow);
+        fail_point(write_error);
+        if (write_error) io_failed(deadline.timed(write_error), what);
+    }
 
     asio::steady_timer deadline(co_await asio::this_coro::executor, timeout);
     fail_point_timer(deadline);
-    const std::string head = co_await read_head(stream.socket(), deadline, max_head, what);
+    const std::string head = co_await read_head(stream, deadline, max_head, what);
     beast::http::response_parser<beast::http::empty_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(max_head, 0xffffffffU)));
     parser.skip(true); // a 2xx answer to CONNECT has no body, whatever its fields say

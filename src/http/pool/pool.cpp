@@ -205,6 +205,24 @@ Lease Pool::try_acquire(const Origin& origin, bool own) {
     return {};
 }
 
+namespace {
+
+// The errors of acquire(), built outside its coroutine frame (whose every temporary would
+// otherwise take a slot in the frame of each request waiting for a connection).
+[[noreturn]] void cancelled(std::string_view context, std::string_view why) {
+    throw_error(errc::cancelled, std::string(context) + ": " + std::string(why));
+}
+
+[[noreturn]] void pool_timed_out(std::string_view context, std::size_t open, const Limits& limits) {
+    throw_error(errc::pool_timeout,
+                std::string(context) + ": no connection became free within the pool timeout (" +
+                    std::to_string(open) + " open, limits " +
+                    std::to_string(limits.max_connections) + " total / " +
+                    std::to_string(limits.max_connections_per_origin) + " per origin)");
+}
+
+} // namespace
+
 asio::awaitable<Lease> Pool::acquire(const Origin& origin, Timings& timings,
                                      std::string_view context, bool own) {
     const auto deadline = std::chrono::steady_clock::now() + pool_timeout_;
@@ -226,15 +244,14 @@ asio::awaitable<Lease> Pool::acquire(const Origin& origin, Timings& timings,
                 }
                 throw;
             }
-            if (!*alive) throw_error(errc::cancelled, std::string(context) + ": transport closed");
+            if (!*alive) cancelled(context, "transport closed");
             --entry(origin).connecting;
             if (closings != closings_) {
                 // disconnect() came while this connection was being opened: it is not kept.
                 c->close();
                 forget(origin);
-                throw_error(errc::cancelled, std::string(context) +
-                                                 ": the transport was disconnected while " +
-                                                 "the connection was being opened");
+                cancelled(context,
+                          "the transport was disconnected while the connection was being opened");
             }
             auto e = std::make_shared<PoolEntry>(
                 PoolEntry{.connection = std::move(c), .origin = origin, .idle_since = now_()});
@@ -259,17 +276,11 @@ asio::awaitable<Lease> Pool::acquire(const Origin& origin, Timings& timings,
         auto alive = alive_;
         fail_point_timer(timer);
         auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-        if (!*alive) throw_error(errc::cancelled, std::string(context) + ": transport closed");
+        if (!*alive) cancelled(context, "transport closed");
         waiters_.remove(&waiter);
         if (waiter.notified) continue;
-        if (!ec) {
-            throw_error(errc::pool_timeout,
-                        std::string(context) + ": no connection became free within the pool " +
-                            "timeout (" + std::to_string(open_) + " open, limits " +
-                            std::to_string(limits_.max_connections) + " total / " +
-                            std::to_string(limits_.max_connections_per_origin) + " per origin)");
-        }
-        throw_error(errc::cancelled, std::string(context) + ": cancelled waiting for a connection");
+        if (!ec) pool_timed_out(context, open_, limits_);
+        cancelled(context, "cancelled waiting for a connection");
     }
 }
 

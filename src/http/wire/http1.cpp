@@ -22,7 +22,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
@@ -108,13 +108,14 @@ public:
             SSL* ssl = stream_.native_handle();
             if (SSL_has_pending(ssl) == 1 || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0) return false;
         }
-        return socket_quiet(boost::beast::get_lowest_layer(stream_).socket().native_handle());
+        return socket_quiet(boost::beast::get_lowest_layer(stream_).native_handle());
     }
     bool is_open() const noexcept override { return open_; }
     void close() noexcept override {
         if (!open_) return;
         open_ = false;
-        boost::beast::get_lowest_layer(stream_).close();
+        boost::system::error_code ignored;
+        boost::beast::get_lowest_layer(stream_).close(ignored);
         stop_watching();
     }
     Version version() const noexcept override { return Version::http_1_1; }
@@ -253,7 +254,7 @@ private:
                 immediate_reads_ = 0;
                 return std::nullopt;
             }
-            const int fd = stream_.socket().native_handle();
+            const int fd = stream_.native_handle();
             const ssize_t n = ::recv(fd, into.data(), into.size(), MSG_DONTWAIT);
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
                 immediate_reads_ = 0;
@@ -629,7 +630,7 @@ boost::asio::awaitable<bool> Http1Connection<Stream>::send_file(Exchange& ex,
         co_return false;
     } else {
         namespace asio = boost::asio;
-        auto& socket = stream_.socket();
+        auto& socket = stream_;
         boost::system::error_code ec;
         socket.native_non_blocking(true, ec); // sendfile() must not block the loop
         if (ec) co_return false;

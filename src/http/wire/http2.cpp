@@ -19,6 +19,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http/status.hpp>
 
 #include <nghttp2/nghttp2.h>
@@ -496,7 +497,7 @@ void Http2Connection<Stream>::shutdown(errc code, std::string text) noexcept {
     error_code_ = code;
     error_text_ = std::move(text);
     boost::system::error_code ignored;
-    boost::beast::get_lowest_layer(stream_).socket().close(ignored);
+    boost::beast::get_lowest_layer(stream_).close(ignored);
     write_signal_.cancel();
     ping_timer_.cancel();
     ++watch_id_;
@@ -1327,8 +1328,7 @@ std::shared_ptr<Connection> start_connection(Stream stream, const WireLimits& li
 
 } // namespace
 
-std::shared_ptr<Connection> make_http2_connection(boost::beast::tcp_stream stream,
-                                                  const WireLimits& limits) {
+std::shared_ptr<Connection> make_http2_connection(PlainStream stream, const WireLimits& limits) {
     return start_connection(std::move(stream), limits);
 }
 

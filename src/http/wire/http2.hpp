@@ -7,16 +7,13 @@
 #include "http/wire/connection.hpp"
 #include "http/wire/streams.hpp"
 
-#include <boost/beast/core/tcp_stream.hpp>
-
 #include <memory>
 
 namespace nector::http::detail {
 
 /// Starts HTTP/2 on a connected stream: queues the connection preface and SETTINGS (sent
 /// with the first request) and starts the connection's reader, writer and PING checks.
-std::shared_ptr<Connection> make_http2_connection(boost::beast::tcp_stream stream,
-                                                  const WireLimits& limits);
+std::shared_ptr<Connection> make_http2_connection(PlainStream stream, const WireLimits& limits);
 std::shared_ptr<Connection> make_http2_connection(TlsStream stream, const WireLimits& limits);
 
 } // namespace nector::http::detail

@@ -1,12 +1,14 @@
-// The byte streams a connection runs over: plain TCP and TLS over TCP, both Beast streams.
+// The byte streams a connection runs over: a plain TCP socket, and TLS over one (Beast's
+// ssl_stream). The connections keep their own read and write deadlines (no timers of the
+// stream's).
 #pragma once
 
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 namespace nector::http::detail {
 
-using PlainStream = boost::beast::tcp_stream;
+using PlainStream = boost::asio::ip::tcp::socket;
 using TlsStream = boost::beast::ssl_stream<PlainStream>;
 
 } // namespace nector::http::detail

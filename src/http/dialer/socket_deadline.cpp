@@ -1,0 +1,37 @@
+#include "http/dialer/socket_deadline.hpp"
+
+#include "http/errors/fail_point.hpp"
+
+#include <boost/beast/core/error.hpp>
+
+namespace nector::http::detail {
+
+SocketDeadline::SocketDeadline(boost::asio::ip::tcp::socket& socket, Duration timeout)
+    : state_(std::make_shared<State>(State{&socket})), timer_(socket.get_executor()) {
+    if (timeout <= Duration::zero()) return;
+    timer_.expires_after(timeout);
+    fail_point_timer(timer_);
+    // The handler may run after this object is gone (a wait that had already expired when
+    // it was cancelled): it reaches the socket only through the shared state, cleared then.
+    timer_.async_wait([state = state_](const boost::system::error_code& ec) {
+        if (ec || !state->socket) return;
+        state->fired = true;
+        boost::system::error_code ignored;
+        state->socket->close(ignored);
+    });
+}
+
+SocketDeadline::~SocketDeadline() {
+    state_->socket = nullptr;
+    try {
+        timer_.cancel();
+    } catch (...) { // cancel() reports failure only by exception; the state is cleared anyway
+    }
+}
+
+boost::system::error_code SocketDeadline::timed(
+    const boost::system::error_code& ec) const noexcept {
+    return ec && state_->fired ? boost::system::error_code(boost::beast::error::timeout) : ec;
+}
+
+} // namespace nector::http::detail
