@@ -64,8 +64,9 @@ public:
     /// Reads the next bytes of the body into `buffer` (at least one while the body lasts);
     /// 0 at its end. Throws like next(). For bulk transfers: with no content decoding, an
     /// HTTP/1.1 body of known length goes from the socket straight into `buffer`, with no
-    /// allocation and no copy; other bodies are copied in. Do not mix it with lines() or
-    /// events().
+    /// copy (and no allocation, unless Timeout::total is set: each read then races the
+    /// call's deadline on a timer of its own); other bodies are copied in. Do not mix it
+    /// with lines() or events().
     boost::asio::awaitable<std::size_t> read_some(boost::asio::mutable_buffer buffer);
     /// The rest of the body; TransportSpecificError (body_too_large) beyond
     /// Options::max_response_bytes.

@@ -79,9 +79,10 @@ asio::awaitable<std::optional<std::string>> PendingBody::next(std::size_t max) {
             more = co_await reader->read(raw, max);
         }
         if (!more) {
-            ended = true;
-            // A truncated encoding throws here: the lease is not finished, and the
+            // Ended before the decoder's last step (end() says so again): a truncated
+            // encoding throws there, leaving the body ended but its lease unfinished, so the
             // connection is closed with the body.
+            ended = true;
             if (decoder) decoder->finish(out);
             end();
             break;

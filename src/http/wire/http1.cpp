@@ -341,8 +341,7 @@ public:
                 if (const auto remaining = reader_.length_remaining()) {
                     // The rest of a Content-Length body goes from the socket straight into
                     // `out`: no copy through the buffer.
-                    const auto want =
-                        static_cast<std::size_t>(std::min<std::uint64_t>(max, *remaining));
+                    const std::size_t want = direct_window(max, *remaining);
                     out.resize(old + want);
                     std::size_t n = 0;
                     try {
@@ -386,14 +385,19 @@ public:
         if (done_ || c_->buffer_.size() != 0 || !remaining || into.size() == 0) {
             co_return co_await BodyReader::read_into(into);
         }
-        const auto want = static_cast<std::size_t>(
-            std::min<std::uint64_t>(std::min(into.size(), std::size_t{1} << 20), *remaining));
-        co_return co_await read_direct(boost::asio::buffer(into.data(), want));
+        co_return co_await read_direct(
+            boost::asio::buffer(into.data(), direct_window(into.size(), *remaining)));
     }
     bool keep_alive() const noexcept override { return keep_alive_; }
     Headers trailers() const override { return trailer_.trailers; }
 
 private:
+    /// What one read straight from the socket takes of a Content-Length body's `remaining`
+    /// bytes into `room` bytes: at most 1 MiB, as read() does through the buffer.
+    static std::size_t direct_window(std::size_t room, std::uint64_t remaining) noexcept {
+        return static_cast<std::size_t>(
+            std::min<std::uint64_t>(std::min(room, std::size_t{1} << 20), remaining));
+    }
     /// Reads the next bytes of a Content-Length body, nothing of it buffered, from the socket
     /// straight into `part` (no larger than the rest of the body); finishes the body at its
     /// end. 0 only when `part` is empty.
