@@ -8,6 +8,8 @@
 
 #include <nector/http/errors.hpp>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/json/parse.hpp>
 
 #include <gtest/gtest.h>
@@ -15,6 +17,9 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <thread>
+
+#include <unistd.h>
 
 namespace nector::test {
 namespace asio = boost::asio;
@@ -231,6 +236,37 @@ TEST(Upload, AFileThatChangesWhileItIsSentIsASerializationError) {
             EXPECT_TRUE(contains(e->what(), "big.bin")) << e->what();
         }
     }
+}
+
+// sendfile() cannot be told MSG_NOSIGNAL: when the peer is gone it returns EPIPE and raises
+// SIGPIPE, whose default ends the process. A server that closes in the middle of a file
+// upload (over a Unix socket the next send sees EPIPE at once) must fail the request, not
+// end the test program.
+TEST(Upload, APeerGoneDuringASendfileUploadFailsTheRequestWithoutSigpipe) {
+    TempDir dir;
+    const auto path = make_file(dir, "big.bin", 16 << 20); // far more than the socket holds
+    const std::string name = "nector-upload-test-" + std::to_string(::getpid());
+    asio::io_context io;
+    asio::local::stream_protocol::acceptor acceptor(
+        io, asio::local::stream_protocol::endpoint(std::string(1, '\0') + name));
+    std::thread server([&] {
+        asio::local::stream_protocol::socket s(io);
+        acceptor.accept(s);
+        std::string request;
+        char buffer[4096];
+        while (request.find("\r\n\r\n") == std::string::npos) {
+            request.append(buffer, s.read_some(asio::buffer(buffer)));
+        }
+        s.close(); // gone, the body unread
+    });
+    Options o;
+    o.unix_socket = "@" + name;
+    o.retry.max_retries = 0;
+    const auto e = fetch_error<TransportError>(
+        o, HttpMessage{.method = "PUT", .url = "http://api.test/up", .content_path = path});
+    server.join();
+    ASSERT_TRUE(e);
+    EXPECT_TRUE(contains(e->what(), "sending the request body")) << e->what();
 }
 
 TEST(Upload, MissingFileIsASerializationErrorNamingIt) {

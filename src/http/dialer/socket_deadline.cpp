@@ -31,7 +31,9 @@ SocketDeadline::~SocketDeadline() {
 
 boost::system::error_code SocketDeadline::timed(
     const boost::system::error_code& ec) const noexcept {
-    return ec && state_->fired ? boost::system::error_code(boost::beast::error::timeout) : ec;
+    // Also when the step itself succeeded: its completion may have been queued just before
+    // the deadline closed the socket, which is then of no use.
+    return state_->fired ? boost::system::error_code(boost::beast::error::timeout) : ec;
 }
 
 } // namespace nector::http::detail

@@ -24,8 +24,8 @@ public:
     SocketDeadline(const SocketDeadline&) = delete;
     SocketDeadline& operator=(const SocketDeadline&) = delete;
 
-    /// `ec` as the step saw it, or beast::error::timeout when the deadline closed the
-    /// socket under it.
+    /// `ec` as the step saw it, or beast::error::timeout whenever the deadline closed the
+    /// socket (even under a step that succeeded just before: the socket is closed).
     boost::system::error_code timed(const boost::system::error_code& ec) const noexcept;
 
 private:

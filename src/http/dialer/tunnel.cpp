@@ -97,7 +97,7 @@ asio::awaitable<void> write_all(PlainStream& stream, const std::vector<std::uint
     const SocketDeadline deadline(stream, timeout);
     auto [ec, n] = co_await asio::async_write(stream, asio::buffer(bytes), nothrow);
     fail_point(ec);
-    if (ec) io_failed(deadline.timed(ec), what);
+    if (const auto error = deadline.timed(ec)) io_failed(error, what);
 }
 
 asio::awaitable<std::vector<std::uint8_t>> read_exactly(PlainStream& stream, std::size_t size,
@@ -106,7 +106,7 @@ asio::awaitable<std::vector<std::uint8_t>> read_exactly(PlainStream& stream, std
     const SocketDeadline deadline(stream, timeout);
     auto [ec, n] = co_await asio::async_read(stream, asio::buffer(bytes), nothrow);
     fail_point(ec);
-    if (ec) io_failed(deadline.timed(ec), what);
+    if (const auto error = deadline.timed(ec)) io_failed(error, what);
     co_return bytes;
 }
 
@@ -128,7 +128,7 @@ asio::awaitable<void> http_tunnel(PlainStream& stream, const ProxyUrl& proxy, st
         auto [write_error, written] =
             co_await asio::async_write(stream, asio::buffer(request), nothrow);
         fail_point(write_error);
-        if (write_error) io_failed(deadline.timed(write_error), what);
+        if (const auto error = deadline.timed(write_error)) io_failed(error, what);
     }
 
     asio::steady_timer deadline(co_await asio::this_coro::executor, timeout);

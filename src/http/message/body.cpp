@@ -335,7 +335,10 @@ void UploadReader::file_sent() {
     // The file must end where its size said (it may not have grown meanwhile).
     char extra = 0;
     const auto offset = static_cast<off_t>(body_->segments[segment_].size);
-    const ssize_t n = ::pread(fd_, &extra, 1, offset);
+    ssize_t n = 0;
+    do {
+        n = ::pread(fd_, &extra, 1, offset);
+    } while (n < 0 && errno == EINTR);
     if (n < 0) file_unreadable(errno);
     if (n > 0) throw SerializationError(where() + ": the file grew while it was being sent");
     close_file();

@@ -45,6 +45,8 @@
 #include <type_traits>
 
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 
@@ -57,6 +59,9 @@ namespace nector::http::detail {
 
 /// No byte and no end of stream waiting on the socket `fd` (a poll that does not wait).
 bool socket_quiet(int fd) noexcept;
+
+/// sendfile(), without the SIGPIPE it raises when the peer is gone (EPIPE is returned).
+ssize_t sendfile_quietly(int socket, int file, off_t* offset, std::size_t count) noexcept;
 
 /// A buffered body's announced length is reserved at once up to this size; above it (only
 /// a raised max_response_bytes allows that) the string grows as bytes arrive rather than
@@ -304,6 +309,8 @@ private:
     bool timed_out_ = false;
     static constexpr std::size_t max_read_size = std::size_t{64} * 1024;
     static constexpr unsigned max_immediate_reads = 16;
+    /// send_file(): bytes sent without a turn of the event loop in between.
+    static constexpr std::uint64_t max_sendfile_turn = std::uint64_t{16} << 20;
     unsigned immediate_reads_ = 0; // read_now()'s turn
     boost::beast::flat_buffer buffer_;
     std::size_t read_size_ = 512; // the next buffered read's size (a small head fits the first)
@@ -603,14 +610,22 @@ boost::asio::awaitable<void> Http1Connection<Stream>::send_upload(Exchange& ex) 
             piece ? asio::buffer(piece->data(), piece->size()) : asio::const_buffer(),
             asio::buffer(tail.data(), tail.size())};
         boost::system::error_code error;
+        bool batched = false;
         if constexpr (std::is_same_v<Stream, TlsStream>) {
+            batched = TlsBatch::suits(stream_.native_handle(), asio::buffer_size(buffers));
+        }
+        if (batched) {
             // All of the piece's records in one socket write (tls_batch.hpp).
-            const std::string_view records = batch.seal(stream_.native_handle(), buffers, error);
-            if (!error) {
-                deadline_in(write_timeout);
-                auto [write_error, n] = co_await asio::async_write(
-                    stream_.next_layer(), asio::buffer(records.data(), records.size()), nothrow);
-                error = write_error;
+            if constexpr (std::is_same_v<Stream, TlsStream>) {
+                const std::string_view records =
+                    batch.seal(stream_.native_handle(), buffers, error);
+                if (!error) {
+                    deadline_in(write_timeout);
+                    auto [write_error, n] = co_await asio::async_write(
+                        stream_.next_layer(), asio::buffer(records.data(), records.size()),
+                        nothrow);
+                    error = write_error;
+                }
             }
         } else {
             deadline_in(write_timeout);
@@ -638,15 +653,30 @@ boost::asio::awaitable<bool> Http1Connection<Stream>::send_file(Exchange& ex,
         boost::system::error_code ec;
         socket.native_non_blocking(true, ec); // sendfile() must not block the loop
         if (ec) co_return false;
-        const int fd = socket.native_handle();
         off_t offset = 0;
         const auto size = static_cast<off_t>(file.size);
+        std::uint64_t this_turn = 0;
         while (offset < size) {
+            if (!open_) { // closed meanwhile (its deadline): as a write on a closed socket
+                throw_io_error(timed(asio::error::operation_aborted), ex.context,
+                               "sending the request body", errc::write_timeout);
+            }
+            if (this_turn >= max_sendfile_turn) {
+                // Let the loop's other work run (other connections, timers, cancellation)
+                // between large stretches a fast receiver would otherwise allow in one go.
+                this_turn = 0;
+                co_await asio::post(stream_.get_executor(), asio::use_awaitable);
+                continue;
+            }
             // At most 1 GiB a call: sendfile() moves at most 0x7ffff000 bytes anyway.
             const auto want =
                 static_cast<std::size_t>(std::min<off_t>(size - offset, off_t{1} << 30));
-            const ssize_t n = ::sendfile(fd, file.fd, &offset, want);
-            if (n > 0) continue;
+            const off_t before = offset;
+            const ssize_t n = sendfile_quietly(socket.native_handle(), file.fd, &offset, want);
+            if (n > 0) {
+                this_turn += static_cast<std::uint64_t>(offset - before);
+                continue;
+            }
             if (n == 0) reader.file_shorter();
             const int error = errno;
             if (error == EINTR) continue;
@@ -658,6 +688,7 @@ boost::asio::awaitable<bool> Http1Connection<Stream>::send_file(Exchange& ex,
                 throw_io_error(boost::system::error_code(error, boost::system::system_category()),
                                ex.context, "sending the request body", errc::write_timeout);
             }
+            this_turn = 0;
             deadline_in(ex.limits->timeout.write);
             auto [wait_error] = co_await socket.async_wait(asio::socket_base::wait_write,
                                                            asio::as_tuple(asio::use_awaitable));
@@ -670,6 +701,33 @@ boost::asio::awaitable<bool> Http1Connection<Stream>::send_file(Exchange& ex,
         }
         co_return true;
     }
+}
+
+ssize_t sendfile_quietly(int socket, int file, off_t* offset, std::size_t count) noexcept {
+    // sendfile() takes no MSG_NOSIGNAL: a peer gone (EPIPE) would raise SIGPIPE, whose
+    // default ends the process. It is blocked on this thread for the call, and the one the
+    // call raised taken back (the kernel sends it to the calling thread), unless one was
+    // already pending, which is left as it was.
+    sigset_t pipe;
+    sigset_t old;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    sigset_t pending;
+    sigemptyset(&pending);
+    const bool masked = pthread_sigmask(SIG_BLOCK, &pipe, &old) == 0;
+    const bool was_pending = masked && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+    const ssize_t n = ::sendfile(socket, file, offset, count);
+    const int error = errno;
+    if (masked) {
+        if (n < 0 && error == EPIPE && !was_pending) {
+            const timespec none{};
+            while (sigtimedwait(&pipe, nullptr, &none) < 0 && errno == EINTR) {
+            }
+        }
+        pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    }
+    errno = error;
+    return n;
 }
 
 template <class Stream>

@@ -54,7 +54,10 @@ std::string_view TlsBatch::seal(SSL* ssl, std::span<const boost::asio::const_buf
         if (ec) break;
     }
     SSL_set0_wbio(ssl, own); // takes the reference taken above; drops the SSL's of memory_
-    if (ec) return {};
+    if (ec) {
+        ERR_clear_error(); // the rest of the queue: the connection is closed on this error
+        return {};
+    }
     char* data = nullptr;
     const long size = BIO_get_mem_data(memory_, &data);
     return size > 0 ? std::string_view(data, static_cast<std::size_t>(size)) : std::string_view();

@@ -22,6 +22,15 @@ public:
     TlsBatch(const TlsBatch&) = delete;
     TlsBatch& operator=(const TlsBatch&) = delete;
 
+    /// Whether a write of `size` bytes with `ssl` should go through a batch: the handshake
+    /// is done (no renegotiation under way, which Asio's engine must drive) and the records
+    /// fit a bounded buffer (at most max_bytes of data; larger writes go through Asio's
+    /// engine, a record at a time).
+    static bool suits(SSL* ssl, std::size_t size) noexcept {
+        return size <= max_bytes && SSL_is_init_finished(ssl) == 1;
+    }
+    static constexpr std::size_t max_bytes = std::size_t{256} * 1024;
+
     /// Encrypts `buffers` with `ssl` (whose handshake is done and whose own write BIO holds
     /// nothing unsent, as after any completed Asio write) and returns the TLS records, valid
     /// until the next call or the batch's end; the caller writes them to the socket under
