@@ -1,5 +1,5 @@
-// bench/tls-connections' nector client: COUNT sequential GETs of URL, each on a new TLS
-// connection ("Connection: close": the server closes it after the response), with TLS
+// bench/connections' nector client: COUNT sequential GETs of URL, each on a new connection
+// ("Connection: close": the server closes it after the response), plain or over TLS with
 // session resumption on or off. Prints one line: handshakes, resumed handshakes, failures.
 //   nector-bench-tls URL CA_FILE COUNT resume(0|1)
 #include <nector/http/transport.hpp>

@@ -6,14 +6,15 @@
 #include "support/fake_time.hpp"
 #include "support/servers.hpp"
 #include "support/test_server.hpp"
+#include "support/unix_server.hpp"
 
 #include <nector/transport/errors.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
@@ -24,7 +25,6 @@
 
 #include <chrono>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace nector::test {
@@ -288,25 +288,13 @@ TEST(Addressing, UnixSocketFailuresNameTheSocket) {
 
 TEST(Addressing, AnAbstractUnixSocket) {
     // "@NAME": Linux's abstract namespace, as curl's --abstract-unix-socket.
-    const std::string name = "nector-test-" + std::to_string(::getpid());
-    asio::io_context io;
-    asio::local::stream_protocol::acceptor acceptor(
-        io, asio::local::stream_protocol::endpoint(std::string(1, '\0') + name));
-    std::thread server([&] {
-        asio::local::stream_protocol::socket s(io);
-        acceptor.accept(s);
-        std::string request;
-        char buffer[1024];
-        while (request.find("\r\n\r\n") == std::string::npos) {
-            request.append(buffer, s.read_some(asio::buffer(buffer)));
-        }
+    AbstractUnixServer server("nector-test", [](auto& s, const std::string&) {
         const std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
         asio::write(s, asio::buffer(answer));
     });
     Options o;
-    o.unix_socket = "@" + name;
+    o.unix_socket = server.socket_option();
     EXPECT_EQ(fetch("http://api.test/", o).body, "ok");
-    server.join();
 }
 
 // The machine's own host name, which must resolve (in /etc/hosts) for the DNS cache tests:

@@ -5,11 +5,10 @@
 #include "support/h2_server.hpp"
 #include "support/servers.hpp"
 #include "support/test_server.hpp"
+#include "support/unix_server.hpp"
 
 #include <nector/http/errors.hpp>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/json/parse.hpp>
 
 #include <gtest/gtest.h>
@@ -17,7 +16,6 @@
 #include <fstream>
 #include <functional>
 #include <memory>
-#include <thread>
 
 #include <unistd.h>
 
@@ -245,22 +243,11 @@ TEST(Upload, AFileThatChangesWhileItIsSentIsASerializationError) {
 TEST(Upload, APeerGoneDuringASendfileUploadFailsTheRequestWithoutSigpipe) {
     TempDir dir;
     const auto path = make_file(dir, "big.bin", 16 << 20); // far more than the socket holds
-    const std::string name = "nector-upload-test-" + std::to_string(::getpid());
-    asio::io_context io;
-    asio::local::stream_protocol::acceptor acceptor(
-        io, asio::local::stream_protocol::endpoint(std::string(1, '\0') + name));
-    std::thread server([&] {
-        asio::local::stream_protocol::socket s(io);
-        acceptor.accept(s);
-        std::string request;
-        char buffer[4096];
-        while (request.find("\r\n\r\n") == std::string::npos) {
-            request.append(buffer, s.read_some(asio::buffer(buffer)));
-        }
+    AbstractUnixServer server("nector-upload-test", [](auto& s, const std::string&) {
         s.close(); // gone, the body unread
     });
     Options o;
-    o.unix_socket = "@" + name;
+    o.unix_socket = server.socket_option();
     o.retry.max_retries = 0;
     const auto e = fetch_error<TransportError>(
         o, HttpMessage{.method = "PUT", .url = "http://api.test/up", .content_path = path});

@@ -289,36 +289,30 @@ asio::awaitable<PlainStream> NetworkDialer::connect_racing(std::vector<tcp::endp
 }
 
 asio::awaitable<PlainStream> NetworkDialer::connect_unix(std::string_view context) {
-    using namespace asio::experimental::awaitable_operators;
     using unix_socket = asio::local::stream_protocol;
-    auto ex = co_await asio::this_coro::executor;
     const std::string& path = options_.unix_socket;
     // "@NAME": the abstract namespace, the name after a NUL byte.
-    const std::string name = path.front() == '@' ? std::string(1, '\0') + path.substr(1) : path;
-    const std::string where =
-        std::string(context) + ": connecting to the Unix socket \"" + printable(path) + "\"";
-    unix_socket::socket socket(ex);
-    asio::steady_timer timer(ex, options_.timeout.connect);
-    fail_point_timer(timer);
-    auto result = co_await (socket.async_connect(unix_socket::endpoint(name), nothrow) ||
-                            timer.async_wait(nothrow));
-    if (result.index() == 1)
-        throw_error(errc::connect_timeout, where + ": no answer within the connect timeout");
-    auto [ec] = std::get<0>(result);
-    fail_point(ec);
-    if (ec) {
-        const errc code = errc_of_io(ec, errc::connect_timeout);
-        throw_error(code == errc::connection_refused || code == errc::cancelled
-                        ? code
-                        : errc::connection_failed,
-                    where + ": " + ec.message());
+    const unix_socket::endpoint endpoint(path.front() == '@' ? std::string(1, '\0') + path.substr(1)
+                                                             : path);
+    const std::string where = "the Unix socket \"" + printable(path) + "\"";
+    unix_socket::socket socket(co_await asio::this_coro::executor);
+    boost::system::error_code last;
+    {
+        const SocketDeadline deadline(socket, options_.timeout.connect);
+        auto [ec] = co_await socket.async_connect(endpoint, nothrow);
+        fail_point(ec);
+        last = deadline.timed(ec);
     }
+    if (last) connect_failed(last, where, context);
     // The wires run over a TCP socket type: the connected descriptor is handed to one. Reads,
     // writes, polls and close are the same calls on both; TCP options are not set on it.
-    tcp::socket carrier(ex);
+    tcp::socket carrier(socket.get_executor());
     boost::system::error_code assign_error;
     carrier.assign(tcp::v4(), socket.release(), assign_error);
-    if (assign_error) throw_error(errc::connection_failed, where + ": " + assign_error.message());
+    if (assign_error) {
+        throw_error(errc::connection_failed, std::string(context) + ": connecting to " + where +
+                                                 ": " + assign_error.message());
+    }
     ++opened_;
     co_return carrier;
 }

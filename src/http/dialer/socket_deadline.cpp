@@ -6,8 +6,9 @@
 
 namespace nector::http::detail {
 
-SocketDeadline::SocketDeadline(boost::asio::ip::tcp::socket& socket, Duration timeout)
-    : state_(std::make_shared<State>(State{&socket})), timer_(socket.get_executor()) {
+SocketDeadline::SocketDeadline(const boost::asio::any_io_executor& executor, void* socket,
+                               Close close, Duration timeout)
+    : state_(std::make_shared<State>(State{socket, close})), timer_(executor) {
     if (timeout <= Duration::zero()) return;
     timer_.expires_after(timeout);
     fail_point_timer(timer_);
@@ -16,8 +17,7 @@ SocketDeadline::SocketDeadline(boost::asio::ip::tcp::socket& socket, Duration ti
     timer_.async_wait([state = state_](const boost::system::error_code& ec) {
         if (ec || !state->socket) return;
         state->fired = true;
-        boost::system::error_code ignored;
-        state->socket->close(ignored);
+        state->close(state->socket);
     });
 }
 

@@ -6,7 +6,7 @@
 
 #include "nector/http/options.hpp"
 
-#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/system/error_code.hpp>
 
@@ -16,9 +16,11 @@ namespace nector::http::detail {
 
 class SocketDeadline {
 public:
-    /// Watches `socket` (which must outlive this object or be moved only after it ends)
-    /// for `timeout` from now (no deadline when it is not positive).
-    SocketDeadline(boost::asio::ip::tcp::socket& socket, Duration timeout);
+    /// Watches `socket` (a TCP or Unix socket, which must outlive this object or be moved
+    /// only after it ends) for `timeout` from now (no deadline when it is not positive).
+    template <class Socket>
+    SocketDeadline(Socket& socket, Duration timeout)
+        : SocketDeadline(socket.get_executor(), &socket, &close_socket<Socket>, timeout) {}
     /// Stops watching: the socket is never closed by this deadline afterwards.
     ~SocketDeadline();
     SocketDeadline(const SocketDeadline&) = delete;
@@ -29,8 +31,18 @@ public:
     boost::system::error_code timed(const boost::system::error_code& ec) const noexcept;
 
 private:
+    using Close = void (*)(void* socket) noexcept;
+    SocketDeadline(const boost::asio::any_io_executor& executor, void* socket, Close close,
+                   Duration timeout);
+    template <class Socket>
+    static void close_socket(void* socket) noexcept {
+        boost::system::error_code ignored;
+        static_cast<Socket*>(socket)->close(ignored);
+    }
+
     struct State {
-        boost::asio::ip::tcp::socket* socket;
+        void* socket;
+        Close close;
         bool fired = false;
     };
     std::shared_ptr<State> state_;

@@ -40,6 +40,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -163,6 +164,10 @@ private:
     /// when the kernel cannot splice from the file (the caller then reads it).
     boost::asio::awaitable<bool> send_file(Exchange& ex, UploadReader::FileRegion file,
                                            UploadReader& reader);
+    /// Writes one piece of the upload (its chunk head, data and tail) within `timeout`; over
+    /// TLS, when the batch suits it, as records made at once (tls_batch.hpp).
+    boost::asio::awaitable<boost::system::error_code> write_piece(
+        std::span<const boost::asio::const_buffer> buffers, Duration timeout, TlsBatch& batch);
     /// A streamed exchange after its request went out: reads the head, then leaves the
     /// body to a Body.
     boost::asio::awaitable<void> stream_head(Exchange& ex, Guard& guard,
@@ -609,29 +614,8 @@ boost::asio::awaitable<void> Http1Connection<Stream>::send_upload(Exchange& ex) 
             asio::buffer(frame_head),
             piece ? asio::buffer(piece->data(), piece->size()) : asio::const_buffer(),
             asio::buffer(tail.data(), tail.size())};
-        boost::system::error_code error;
-        bool batched = false;
-        if constexpr (std::is_same_v<Stream, TlsStream>) {
-            batched = TlsBatch::suits(stream_.native_handle(), asio::buffer_size(buffers));
-        }
-        if (batched) {
-            // All of the piece's records in one socket write (tls_batch.hpp).
-            if constexpr (std::is_same_v<Stream, TlsStream>) {
-                const std::string_view records =
-                    batch.seal(stream_.native_handle(), buffers, error);
-                if (!error) {
-                    deadline_in(write_timeout);
-                    auto [write_error, n] = co_await asio::async_write(
-                        stream_.next_layer(), asio::buffer(records.data(), records.size()),
-                        nothrow);
-                    error = write_error;
-                }
-            }
-        } else {
-            deadline_in(write_timeout);
-            auto [write_error, n] = co_await asio::async_write(stream_, buffers, nothrow);
-            error = write_error;
-        }
+        const std::span<const asio::const_buffer> all(buffers);
+        boost::system::error_code error = co_await write_piece(all, write_timeout, batch);
         fail_point(error);
         no_deadline();
         if (error)
@@ -639,6 +623,27 @@ boost::asio::awaitable<void> Http1Connection<Stream>::send_upload(Exchange& ex) 
                            errc::write_timeout);
         if (!piece) break; // the last chunk went out
     }
+}
+
+template <class Stream>
+boost::asio::awaitable<boost::system::error_code> Http1Connection<Stream>::write_piece(
+    std::span<const boost::asio::const_buffer> buffers, Duration timeout, TlsBatch& batch) {
+    namespace asio = boost::asio;
+    constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+        if (TlsBatch::suits(stream_.native_handle(), asio::buffer_size(buffers))) {
+            boost::system::error_code error;
+            const std::string_view records = batch.seal(stream_.native_handle(), buffers, error);
+            if (error) co_return error;
+            deadline_in(timeout);
+            auto [write_error, n] = co_await asio::async_write(
+                stream_.next_layer(), asio::buffer(records.data(), records.size()), nothrow);
+            co_return write_error;
+        }
+    }
+    deadline_in(timeout);
+    auto [write_error, n] = co_await asio::async_write(stream_, buffers, nothrow);
+    co_return write_error;
 }
 
 template <class Stream>
