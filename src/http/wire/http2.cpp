@@ -10,12 +10,14 @@
 #include "http/errors/fail_point.hpp"
 #include "http/message/body.hpp"
 #include "http/wire/http1.hpp"
+#include "http/wire/tls_reader.hpp"
 #include "nector/transport/errors.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -350,6 +352,8 @@ private:
         return static_cast<StreamState*>(nghttp2_session_get_stream_user_data(session_, id));
     }
     asio::awaitable<void> read_loop(std::shared_ptr<Http2Connection> self);
+    /// Ends the connection over a failed read, saying why.
+    void read_failed(const boost::system::error_code& ec);
     asio::awaitable<void> write_loop(std::shared_ptr<Http2Connection> self);
     asio::awaitable<void> ping_loop(std::shared_ptr<Http2Connection> self);
     void signal_write() noexcept {
@@ -408,6 +412,7 @@ private:
     bool flood_ = false;
     EndedStreams ended_;    // frames after a stream's END_STREAM (receive())
     bool violated_ = false; // EndedStreams found one: nothing more goes to nghttp2
+    TlsReader tls_reader_;  // over TLS: reads several records at a time (start())
 };
 
 template <class Stream>
@@ -465,6 +470,13 @@ void Http2Connection<Stream>::start() {
                                                               NGHTTP2_MAX_WINDOW_SIZE))) != 0) {
         throw_error(errc::invalid_configuration,
                     "HTTP/2: the window sizes in http2_settings are out of range");
+    }
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+        // No read through Asio's engine has started: the reader takes over here unless
+        // bytes that came with the handshake's end wait in Asio's engine (then after the
+        // read that takes them), or (no memory for its BIO) Asio's engine keeps reading a
+        // record at a time.
+        (void)tls_reader_.attach(stream_.native_handle());
     }
     auto self = this->shared_from_this();
     auto ex = stream_.get_executor();
@@ -1184,51 +1196,99 @@ template <class Stream>
 asio::awaitable<void> Http2Connection<Stream>::read_loop(
     std::shared_ptr<Http2Connection> /*self: keeps the connection alive*/) {
     for (;;) {
-        auto [ec, n] = co_await stream_.async_read_some(asio::buffer(in_), nothrow);
+        boost::system::error_code ec;
+        std::size_t n = 0;
+        if constexpr (std::is_same_v<Stream, TlsStream>) {
+            if (tls_reader_.attached()) {
+                // Records straight from the socket into the reader's BIO (tls_reader.hpp),
+                // which after a drain holds no more than a partial record.
+                const asio::mutable_buffer room = tls_reader_.space();
+                if (room.size() == 0) {
+                    read_failed(asio::error::no_buffer_space);
+                    co_return;
+                }
+                auto [read_error, read] =
+                    co_await boost::beast::get_lowest_layer(stream_).async_read_some(room, nothrow);
+                ec = read_error;
+                if (ec == asio::error::eof) ec = asio::ssl::error::stream_truncated;
+                n = read;
+            } else {
+                auto [read_error, read] =
+                    co_await stream_.async_read_some(asio::buffer(in_), nothrow);
+                ec = read_error;
+                n = read;
+            }
+        } else {
+            auto [read_error, read] = co_await stream_.async_read_some(asio::buffer(in_), nothrow);
+            ec = read_error;
+            n = read;
+        }
         fail_point(ec, n);
         if (!open_) co_return;
         if (ec) {
-            const errc io = errc_of_io(ec, errc::read_timeout);
-            if (!goaway_ && nghttp2_session_want_read(session_) == 0) {
-                // nghttp2 ended the session over the server's frames; the close follows.
-                shutdown(errc::protocol_error, broke_protocol() + ")");
-            } else if (io == errc::connection_closed) {
-                shutdown(
-                    errc::connection_closed,
-                    goaway_
-                        ? "the server closed the HTTP/2 connection after GOAWAY " +
-                              code_name(goaway_code_) +
-                              (goaway_debug_.empty() ? "" : " (" + printable(goaway_debug_) + ")")
-                        : std::string("the server closed the HTTP/2 connection"));
-            } else if (io == errc::connection_reset) {
-                shutdown(errc::connection_reset,
-                         "the HTTP/2 connection was reset: " + ec.message());
-            } else {
-                shutdown(errc::connection_failed, "the HTTP/2 connection failed: " + ec.message());
-            }
+            read_failed(ec);
             co_return;
         }
         last_frame_at_ = Clock::now();
-        if (!receive(n)) co_return;
         if constexpr (std::is_same_v<Stream, TlsStream>) {
-            // OpenSSL hands over one TLS record per read, and each Asio read completes on
-            // its own turn of the event loop, so the writer would run (and write) between
-            // records. Take the records already received now: a batch of responses is
-            // handled together, and the requests that follow them go out in one write.
-            while (open_) {
+            if (tls_reader_.attached()) {
+                tls_reader_.filled(n);
+                // Every record those bytes complete, at once.
+                for (;;) {
+                    boost::system::error_code record_error;
+                    const std::size_t got = tls_reader_.read(asio::buffer(in_), record_error);
+                    if (record_error) {
+                        read_failed(record_error);
+                        co_return;
+                    }
+                    if (got == 0) break;
+                    if (!receive(got)) co_return;
+                }
+            } else {
+                if (!receive(n)) co_return;
+                // OpenSSL hands over one TLS record per read, and each Asio read completes
+                // on its own turn of the event loop, so the writer would run (and write)
+                // between records. Take the records already received now: a batch of
+                // responses is handled together, and the requests that follow them go out
+                // in one write.
+                while (open_) {
+                    ERR_clear_error();
+                    const int got =
+                        SSL_read(stream_.native_handle(), in_.data(), static_cast<int>(in_.size()));
+                    if (got <= 0) break; // nothing more buffered; an error shows on the next read
+                    if (!receive(static_cast<std::size_t>(got))) co_return;
+                }
                 ERR_clear_error();
-                const int got =
-                    SSL_read(stream_.native_handle(), in_.data(), static_cast<int>(in_.size()));
-                if (got <= 0) break; // nothing more buffered; an error shows on the next read
-                if (!receive(static_cast<std::size_t>(got))) co_return;
+                // Every record Asio's engine held is read now: the reader may take over.
+                if (open_) (void)tls_reader_.attach(stream_.native_handle());
             }
-            ERR_clear_error();
+        } else {
+            if (!receive(n)) co_return;
         }
         signal_write();
         if (capacity_grew_) {
             capacity_grew_ = false;
             if (on_capacity) on_capacity();
         }
+    }
+}
+
+template <class Stream>
+void Http2Connection<Stream>::read_failed(const boost::system::error_code& ec) {
+    const errc io = errc_of_io(ec, errc::read_timeout);
+    if (!goaway_ && nghttp2_session_want_read(session_) == 0) {
+        // nghttp2 ended the session over the server's frames; the close follows.
+        shutdown(errc::protocol_error, broke_protocol() + ")");
+    } else if (io == errc::connection_closed) {
+        shutdown(errc::connection_closed,
+                 goaway_ ? "the server closed the HTTP/2 connection after GOAWAY " +
+                               code_name(goaway_code_) +
+                               (goaway_debug_.empty() ? "" : " (" + printable(goaway_debug_) + ")")
+                         : std::string("the server closed the HTTP/2 connection"));
+    } else if (io == errc::connection_reset) {
+        shutdown(errc::connection_reset, "the HTTP/2 connection was reset: " + ec.message());
+    } else {
+        shutdown(errc::connection_failed, "the HTTP/2 connection failed: " + ec.message());
     }
 }
 
