@@ -712,7 +712,8 @@ ssize_t sendfile_quietly(int socket, int file, off_t* offset, std::size_t count)
     // sendfile() takes no MSG_NOSIGNAL: a peer gone (EPIPE) would raise SIGPIPE, whose
     // default ends the process. It is blocked on this thread for the call, and the one the
     // call raised taken back (the kernel sends it to the calling thread), unless one was
-    // already pending, which is left as it was.
+    // already pending, which is left as it was. A call that sent part of its bytes before
+    // the peer went returns that count, not EPIPE, with the signal raised all the same.
     sigset_t pipe;
     sigset_t old;
     sigemptyset(&pipe);
@@ -724,7 +725,8 @@ ssize_t sendfile_quietly(int socket, int file, off_t* offset, std::size_t count)
     const ssize_t n = ::sendfile(socket, file, offset, count);
     const int error = errno;
     if (masked) {
-        if (n < 0 && error == EPIPE && !was_pending) {
+        const bool short_of = n < 0 ? error == EPIPE : static_cast<std::size_t>(n) < count;
+        if (short_of && !was_pending) {
             const timespec none{};
             while (sigtimedwait(&pipe, nullptr, &none) < 0 && errno == EINTR) {
             }
