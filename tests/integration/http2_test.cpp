@@ -1,6 +1,7 @@
 // HTTPTransport over HTTP/2: nginx (h2 over TLS, h2c) and nghttpd as independent servers,
 // and the in-process nghttp2 server for frame-level faults (GOAWAY, REFUSED_STREAM,
 // RST_STREAM, MAX_CONCURRENT_STREAMS, PING).
+#include "http/wire/tls_reader.hpp"
 #include "integration/client.hpp"
 #include "support/arrival.hpp"
 #include "support/h2_server.hpp"
@@ -18,10 +19,17 @@
 
 #include <gtest/gtest.h>
 
+#include <openssl/bio.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstring>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
+#include <string_view>
 
 namespace nector::test {
 namespace asio = boost::asio;
@@ -211,8 +219,7 @@ TEST(Http2Nghttpd, DownloadWithASmallReceiveWindow) {
 }
 
 TEST(Http2Nghttpd, LargeDownloadsOverTlsAreByteExact) {
-    // 1 MiB over TLS: 64 records and more, socket reads that end inside records (the TLS
-    // reader's BIO wraps around many times), read whole and streamed into small buffers.
+    // 1 MiB over TLS (64 records and more), read whole and streamed into small buffers.
     run([]() -> asio::awaitable<void> {
         Options o = h2_tls();
         o.base_url = nghttpd().tls_url("/");
@@ -668,6 +675,178 @@ TEST(Http2Server, TrailersAndReceiveOrder) {
         EXPECT_EQ(order, (std::vector<std::string>{"/2", "/1", "/0"}));
     }());
     EXPECT_EQ(server.connections_accepted(), 1u);
+}
+
+// --- TlsReader: the reads of an HTTP/2 connection over TLS --------------------------------------
+
+/// A TLS client and server in memory: each SSL object reads and writes one half of a BIO
+/// pair, as Asio's engine sets up a client (the same BIO as read and write BIO), and the
+/// test carries the bytes between the other halves.
+class TlsPair {
+public:
+    TlsPair() {
+        const auto& pki = certificates();
+        client_ctx_ = SSL_CTX_new(TLS_client_method());
+        server_ctx_ = SSL_CTX_new(TLS_server_method());
+        if (!client_ctx_ || !server_ctx_ ||
+            SSL_CTX_use_certificate_chain_file(server_ctx_, pki.server_cert.c_str()) != 1 ||
+            SSL_CTX_use_PrivateKey_file(server_ctx_, pki.server_key.c_str(), SSL_FILETYPE_PEM) !=
+                1) {
+            throw std::runtime_error("TlsPair: OpenSSL set-up failed");
+        }
+        client = join(client_ctx_, client_net);
+        server = join(server_ctx_, server_net);
+        SSL_set_connect_state(client);
+        SSL_set_accept_state(server);
+        for (int turn = 0; turn < 20; ++turn) {
+            const int c = SSL_do_handshake(client);
+            carry(client_net, server_net);
+            const int s = SSL_do_handshake(server);
+            carry(server_net, client_net);
+            if (c == 1 && s == 1) return;
+        }
+        throw std::runtime_error("TlsPair: the handshake did not finish");
+    }
+    ~TlsPair() {
+        SSL_free(client); // each frees its half of its pair
+        SSL_free(server);
+        BIO_free(client_net);
+        BIO_free(server_net);
+        SSL_CTX_free(client_ctx_);
+        SSL_CTX_free(server_ctx_);
+    }
+    TlsPair(const TlsPair&) = delete;
+    TlsPair& operator=(const TlsPair&) = delete;
+
+    /// Everything `from`'s SSL object wrote, as it would cross the network.
+    static std::string take(BIO* net) {
+        std::string bytes;
+        std::array<char, 4096> buffer{};
+        int n = 0;
+        while ((n = BIO_read(net, buffer.data(), static_cast<int>(buffer.size()))) > 0) {
+            bytes.append(buffer.data(), static_cast<std::size_t>(n));
+        }
+        return bytes;
+    }
+    static void give(BIO* net, std::string_view bytes) {
+        ASSERT_EQ(BIO_write(net, bytes.data(), static_cast<int>(bytes.size())),
+                  static_cast<int>(bytes.size()));
+    }
+    /// The client reads through OpenSSL what reached it (the server's session tickets
+    /// after a TLS 1.3 handshake): nothing then waits in its own BIO.
+    void client_reads_what_waits() {
+        std::array<char, 256> buffer{};
+        std::size_t got = 0;
+        while (SSL_read_ex(client, buffer.data(), buffer.size(), &got) == 1) {
+        }
+    }
+
+    SSL* client = nullptr;
+    SSL* server = nullptr;
+    BIO* client_net = nullptr; // the network side of the client's pair
+    BIO* server_net = nullptr;
+
+private:
+    static SSL* join(SSL_CTX* ctx, BIO*& net) {
+        SSL* ssl = SSL_new(ctx);
+        BIO* inside = nullptr;
+        if (!ssl || BIO_new_bio_pair(&inside, 1 << 20, &net, 1 << 20) != 1) {
+            throw std::runtime_error("TlsPair: OpenSSL set-up failed");
+        }
+        SSL_set_bio(ssl, inside, inside);
+        return ssl;
+    }
+    static void carry(BIO* from, BIO* to) { give(to, take(from)); }
+
+    SSL_CTX* client_ctx_ = nullptr;
+    SSL_CTX* server_ctx_ = nullptr;
+};
+
+/// `size` bytes, byte i = i % 251.
+std::string pattern(std::size_t size) {
+    std::string bytes(size, '\0');
+    for (std::size_t i = 0; i < size; ++i) bytes[i] = static_cast<char>(i % 251);
+    return bytes;
+}
+
+/// Feeds `wire` to `reader` in pieces of `piece` bytes (at most its free room each) and
+/// returns the plaintext it decrypts, with the error that ended it.
+std::string read_through(http::detail::TlsReader& reader, std::string_view wire, std::size_t piece,
+                         boost::system::error_code& ec) {
+    std::string plain;
+    std::array<char, 16384> out{};
+    while (!wire.empty() && !ec) {
+        const asio::mutable_buffer room = reader.space();
+        EXPECT_GT(room.size(), 0u);
+        if (room.size() == 0) break;
+        const std::size_t n = std::min({piece, room.size(), wire.size()});
+        std::memcpy(room.data(), wire.data(), n);
+        reader.filled(n);
+        wire.remove_prefix(n);
+        while (const std::size_t got = reader.read(asio::buffer(out), ec)) {
+            plain.append(out.data(), got);
+        }
+    }
+    return plain;
+}
+
+TEST(TlsReader, ReadsRecordsSplitAcrossReadsAndTheCloseNotify) {
+    TlsPair tls;
+    tls.client_reads_what_waits();
+    http::detail::TlsReader reader;
+    ASSERT_TRUE(reader.attach(tls.client));
+    // 200 KiB: 13 records and more, fed 7000 bytes at a time (every read ends inside a
+    // record), then the server's close_notify.
+    const std::string message = pattern(200 * 1024);
+    std::size_t written = 0;
+    ASSERT_EQ(SSL_write_ex(tls.server, message.data(), message.size(), &written), 1);
+    ASSERT_EQ(written, message.size());
+    ASSERT_GE(SSL_shutdown(tls.server), 0);
+    const std::string wire = TlsPair::take(tls.server_net);
+    ASSERT_GT(wire.size(), message.size());
+    boost::system::error_code ec;
+    const std::string plain = read_through(reader, wire, 7000, ec);
+    EXPECT_TRUE(plain == message) << plain.size() << " of " << message.size() << " bytes";
+    EXPECT_EQ(ec, asio::error::eof) << ec.message();
+}
+
+TEST(TlsReader, WaitsWhileBytesWaitInTheFirstBio) {
+    TlsPair tls;
+    tls.client_reads_what_waits();
+    // A record that reached the client's own BIO and that OpenSSL has not read: the reader
+    // must not take over yet, or the record would be lost.
+    std::size_t written = 0;
+    ASSERT_EQ(SSL_write_ex(tls.server, "first", 5, &written), 1);
+    TlsPair::give(tls.client_net, TlsPair::take(tls.server_net));
+    http::detail::TlsReader reader;
+    EXPECT_FALSE(reader.attach(tls.client));
+    EXPECT_FALSE(reader.attached());
+    std::array<char, 16> buffer{};
+    std::size_t got = 0;
+    ASSERT_EQ(SSL_read_ex(tls.client, buffer.data(), buffer.size(), &got), 1);
+    EXPECT_EQ(std::string_view(buffer.data(), got), "first");
+    // Read: now it takes over, and the next record comes through it.
+    ASSERT_TRUE(reader.attach(tls.client));
+    ASSERT_EQ(SSL_write_ex(tls.server, "second", 6, &written), 1);
+    boost::system::error_code ec;
+    EXPECT_EQ(read_through(reader, TlsPair::take(tls.server_net), 1 << 16, ec), "second");
+    EXPECT_FALSE(ec) << ec.message();
+}
+
+TEST(TlsReader, ARecordThatDoesNotVerifyIsAnSslError) {
+    TlsPair tls;
+    tls.client_reads_what_waits();
+    http::detail::TlsReader reader;
+    ASSERT_TRUE(reader.attach(tls.client));
+    const std::string message = pattern(1000);
+    std::size_t written = 0;
+    ASSERT_EQ(SSL_write_ex(tls.server, message.data(), message.size(), &written), 1);
+    std::string wire = TlsPair::take(tls.server_net);
+    wire[wire.size() / 2] = static_cast<char>(wire[wire.size() / 2] ^ 0x5a); // in the body
+    boost::system::error_code ec;
+    const std::string plain = read_through(reader, wire, 1 << 16, ec);
+    EXPECT_TRUE(plain.empty());
+    EXPECT_EQ(ec.category(), asio::error::get_ssl_category()) << ec.message();
 }
 
 } // namespace

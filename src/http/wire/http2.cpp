@@ -1201,7 +1201,7 @@ asio::awaitable<void> Http2Connection<Stream>::read_loop(
         if constexpr (std::is_same_v<Stream, TlsStream>) {
             if (tls_reader_.attached()) {
                 // Records straight from the socket into the reader's BIO (tls_reader.hpp),
-                // which after a drain holds no more than a partial record.
+                // empty after a drain (a partial record waits inside OpenSSL).
                 const asio::mutable_buffer room = tls_reader_.space();
                 if (room.size() == 0) {
                     read_failed(asio::error::no_buffer_space);
@@ -1251,16 +1251,22 @@ asio::awaitable<void> Http2Connection<Stream>::read_loop(
                 // between records. Take the records already received now: a batch of
                 // responses is handled together, and the requests that follow them go out
                 // in one write.
+                bool drained = false;
                 while (open_) {
                     ERR_clear_error();
                     const int got =
                         SSL_read(stream_.native_handle(), in_.data(), static_cast<int>(in_.size()));
-                    if (got <= 0) break; // nothing more buffered; an error shows on the next read
+                    if (got <= 0) { // nothing more buffered; an error shows on the next read
+                        drained =
+                            SSL_get_error(stream_.native_handle(), got) == SSL_ERROR_WANT_READ;
+                        break;
+                    }
                     if (!receive(static_cast<std::size_t>(got))) co_return;
                 }
                 ERR_clear_error();
-                // Every record Asio's engine held is read now: the reader may take over.
-                if (open_) (void)tls_reader_.attach(stream_.native_handle());
+                // Every record Asio's engine held is read: the reader may take over (not after
+                // an error, which Asio's next read reports).
+                if (open_ && drained) (void)tls_reader_.attach(stream_.native_handle());
             }
         } else {
             if (!receive(n)) co_return;

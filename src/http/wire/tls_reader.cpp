@@ -20,7 +20,9 @@ bool TlsReader::attach(SSL* ssl) noexcept {
     if (!own || BIO_ctrl_pending(own) != 0) return false;
     BIO* internal = nullptr;
     BIO* external = nullptr;
-    if (BIO_new_bio_pair(&internal, capacity, &external, capacity) != 1) {
+    // Only the socket's side writes (OpenSSL never writes to its read BIO): the other
+    // direction gets a one-byte buffer.
+    if (BIO_new_bio_pair(&internal, 1, &external, capacity) != 1) {
         ERR_clear_error();
         return false;
     }

@@ -34,8 +34,8 @@ public:
     bool attach(SSL* ssl) noexcept;
     bool attached() const noexcept { return ssl_ != nullptr; }
 
-    /// Where the next socket read goes: the free room of the read BIO (never empty once
-    /// read() has returned 0: a partial record is all that is left then).
+    /// Where the next socket read goes: the free room of the read BIO (all of it once
+    /// read() has returned 0: OpenSSL then holds a partial record in its own buffer).
     boost::asio::mutable_buffer space() noexcept;
     /// `n` bytes were read from the socket into space().
     void filled(std::size_t n) noexcept;
@@ -44,7 +44,8 @@ public:
     /// peer's close_notify, an SSL error for a record that does not decrypt or verify.
     std::size_t read(boost::asio::mutable_buffer out, boost::system::error_code& ec) noexcept;
 
-    /// Room in the BIO: a socket read's worth (64 KiB) beside a partial record.
+    /// Room in the BIO, what one socket read may take: five whole records of 16 KiB with
+    /// their headers and tags.
     static constexpr std::size_t capacity = std::size_t{81} * 1024;
 
 private:
