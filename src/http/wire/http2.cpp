@@ -412,7 +412,8 @@ private:
     bool flood_ = false;
     EndedStreams ended_;    // frames after a stream's END_STREAM (receive())
     bool violated_ = false; // EndedStreams found one: nothing more goes to nghttp2
-    TlsReader tls_reader_;  // over TLS: reads several records at a time (start())
+    TlsReader tls_reader_;  // over TLS: reads several records at a time (start()); never
+                            // attached over plain TCP
 };
 
 template <class Stream>
@@ -1198,26 +1199,19 @@ asio::awaitable<void> Http2Connection<Stream>::read_loop(
     for (;;) {
         boost::system::error_code ec;
         std::size_t n = 0;
-        if constexpr (std::is_same_v<Stream, TlsStream>) {
-            if (tls_reader_.attached()) {
-                // Records straight from the socket into the reader's BIO (tls_reader.hpp),
-                // empty after a drain (a partial record waits inside OpenSSL).
-                const asio::mutable_buffer room = tls_reader_.space();
-                if (room.size() == 0) {
-                    read_failed(asio::error::no_buffer_space);
-                    co_return;
-                }
-                auto [read_error, read] =
-                    co_await boost::beast::get_lowest_layer(stream_).async_read_some(room, nothrow);
-                ec = read_error;
-                if (ec == asio::error::eof) ec = asio::ssl::error::stream_truncated;
-                n = read;
-            } else {
-                auto [read_error, read] =
-                    co_await stream_.async_read_some(asio::buffer(in_), nothrow);
-                ec = read_error;
-                n = read;
+        if (tls_reader_.attached()) { // (over TLS only)
+            // Records straight from the socket into the reader's BIO (tls_reader.hpp), empty
+            // after a drain (a partial record waits inside OpenSSL).
+            const asio::mutable_buffer room = tls_reader_.space();
+            if (room.size() == 0) {
+                read_failed(asio::error::no_buffer_space);
+                co_return;
             }
+            auto [read_error, read] =
+                co_await boost::beast::get_lowest_layer(stream_).async_read_some(room, nothrow);
+            ec = read_error;
+            if (ec == asio::error::eof) ec = asio::ssl::error::stream_truncated;
+            n = read;
         } else {
             auto [read_error, read] = co_await stream_.async_read_some(asio::buffer(in_), nothrow);
             ec = read_error;
@@ -1230,22 +1224,22 @@ asio::awaitable<void> Http2Connection<Stream>::read_loop(
             co_return;
         }
         last_frame_at_ = Clock::now();
-        if constexpr (std::is_same_v<Stream, TlsStream>) {
-            if (tls_reader_.attached()) {
-                tls_reader_.filled(n);
-                // Every record those bytes complete, at once.
-                for (;;) {
-                    boost::system::error_code record_error;
-                    const std::size_t got = tls_reader_.read(asio::buffer(in_), record_error);
-                    if (record_error) {
-                        read_failed(record_error);
-                        co_return;
-                    }
-                    if (got == 0) break;
-                    if (!receive(got)) co_return;
+        if (tls_reader_.attached()) {
+            tls_reader_.filled(n);
+            // Every record those bytes complete, at once.
+            for (;;) {
+                boost::system::error_code record_error;
+                const std::size_t got = tls_reader_.read(asio::buffer(in_), record_error);
+                if (record_error) {
+                    read_failed(record_error);
+                    co_return;
                 }
-            } else {
-                if (!receive(n)) co_return;
+                if (got == 0) break;
+                if (!receive(got)) co_return;
+            }
+        } else {
+            if (!receive(n)) co_return;
+            if constexpr (std::is_same_v<Stream, TlsStream>) {
                 // OpenSSL hands over one TLS record per read, and each Asio read completes
                 // on its own turn of the event loop, so the writer would run (and write)
                 // between records. Take the records already received now: a batch of
@@ -1268,8 +1262,6 @@ asio::awaitable<void> Http2Connection<Stream>::read_loop(
                 // an error, which Asio's next read reports).
                 if (open_ && drained) (void)tls_reader_.attach(stream_.native_handle());
             }
-        } else {
-            if (!receive(n)) co_return;
         }
         signal_write();
         if (capacity_grew_) {
