@@ -2,6 +2,7 @@
 // and the in-process nghttp2 server for frame-level faults (GOAWAY, REFUSED_STREAM,
 // RST_STREAM, MAX_CONCURRENT_STREAMS, PING).
 #include "http/wire/tls_reader.hpp"
+#include "http/wire/tls_writer.hpp"
 #include "integration/client.hpp"
 #include "support/arrival.hpp"
 #include "support/h2_server.hpp"
@@ -684,11 +685,13 @@ TEST(Http2Server, TrailersAndReceiveOrder) {
 /// test carries the bytes between the other halves.
 class TlsPair {
 public:
-    TlsPair() {
+    /// `max_version`: the highest TLS version the server takes (0: OpenSSL's highest).
+    explicit TlsPair(int max_version = 0) {
         const auto& pki = certificates();
         client_ctx_ = SSL_CTX_new(TLS_client_method());
         server_ctx_ = SSL_CTX_new(TLS_server_method());
         if (!client_ctx_ || !server_ctx_ ||
+            SSL_CTX_set_max_proto_version(server_ctx_, max_version) != 1 ||
             SSL_CTX_use_certificate_chain_file(server_ctx_, pki.server_cert.c_str()) != 1 ||
             SSL_CTX_use_PrivateKey_file(server_ctx_, pki.server_key.c_str(), SSL_FILETYPE_PEM) !=
                 1) {
@@ -847,6 +850,106 @@ TEST(TlsReader, ARecordThatDoesNotVerifyIsAnSslError) {
     const std::string plain = read_through(reader, wire, 1 << 16, ec);
     EXPECT_TRUE(plain.empty());
     EXPECT_EQ(ec.category(), asio::error::get_ssl_category()) << ec.message();
+}
+
+// --- TlsWriter: the writes of an HTTP/2 connection over TLS --------------------------------------
+
+/// What the server decrypts of `wire`.
+std::string server_reads(TlsPair& tls, std::string_view wire) {
+    TlsPair::give(tls.server_net, wire);
+    std::string plain;
+    std::array<char, 16384> buffer{};
+    std::size_t got = 0;
+    while (SSL_read_ex(tls.server, buffer.data(), buffer.size(), &got) == 1) {
+        plain.append(buffer.data(), got);
+    }
+    return plain;
+}
+
+TEST(TlsWriter, SealsABatchIntoRecordsThePeerReads) {
+    TlsPair tls;
+    tls.client_reads_what_waits();
+    http::detail::TlsWriter writer;
+    ASSERT_TRUE(writer.attach(tls.client));
+    EXPECT_FALSE(writer.pending());
+    // 200 KiB in one batch: all its records come back at once, none through the old BIO.
+    const std::string message = pattern(200 * 1024);
+    boost::system::error_code ec;
+    const std::string first(writer.seal(message, ec));
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_GT(first.size(), message.size());
+    EXPECT_TRUE(TlsPair::take(tls.client_net).empty());
+    EXPECT_FALSE(writer.pending());
+    // A second batch holds only its own records.
+    const std::string second(writer.seal("second", ec));
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_LT(second.size(), 100u);
+    const std::string plain = server_reads(tls, first + second);
+    EXPECT_TRUE(plain == message + "second") << plain.size() << " bytes";
+}
+
+TEST(TlsWriter, WaitsWhileRecordsWaitUnsentInTheFirstBio) {
+    TlsPair tls;
+    tls.client_reads_what_waits();
+    // A record the client's own BIO holds, not yet sent: the writer must not take over, or
+    // it would be lost.
+    std::size_t written = 0;
+    ASSERT_EQ(SSL_write_ex(tls.client, "first", 5, &written), 1);
+    http::detail::TlsWriter writer;
+    EXPECT_FALSE(writer.attach(tls.client));
+    EXPECT_FALSE(writer.attached());
+    std::string wire = TlsPair::take(tls.client_net);
+    ASSERT_TRUE(writer.attach(tls.client));
+    boost::system::error_code ec;
+    wire += writer.seal("then", ec);
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(server_reads(tls, wire), "firstthen");
+}
+
+TEST(TlsWriter, AKeyUpdateAnswerLeavesBeforeTheNextRecords) {
+    // The server asks for a TLS 1.3 key update: the client's answer (a KeyUpdate of its
+    // own) must reach the server before the client's next records, sealed under the new
+    // key, or the server cannot read them.
+    TlsPair tls;
+    tls.client_reads_what_waits();
+    ASSERT_EQ(SSL_version(tls.client), TLS1_3_VERSION);
+    http::detail::TlsReader reader;
+    http::detail::TlsWriter writer;
+    ASSERT_TRUE(reader.attach(tls.client));
+    ASSERT_TRUE(writer.attach(tls.client));
+    ASSERT_EQ(SSL_key_update(tls.server, SSL_KEY_UPDATE_REQUESTED), 1);
+    std::size_t written = 0;
+    ASSERT_EQ(SSL_write_ex(tls.server, "ping", 4, &written), 1);
+    boost::system::error_code ec;
+    EXPECT_EQ(read_through(reader, TlsPair::take(tls.server_net), 1 << 16, ec), "ping");
+    ASSERT_FALSE(ec) << ec.message();
+    const std::string wire(writer.seal("pong", ec));
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(server_reads(tls, wire), "pong");
+    EXPECT_EQ(SSL_get_key_update_type(tls.client), SSL_KEY_UPDATE_NONE); // answered
+}
+
+TEST(TlsWriter, AnAlertTheReaderMakesWaitsForTheNextBatch) {
+    // Over TLS 1.2 the server asks to renegotiate (HTTP/2 forbids it): the client's
+    // SSL_read refuses with a no_renegotiation alert, which it writes by itself.
+    TlsPair tls(TLS1_2_VERSION);
+    http::detail::TlsReader reader;
+    http::detail::TlsWriter writer;
+    ASSERT_TRUE(reader.attach(tls.client));
+    ASSERT_TRUE(writer.attach(tls.client));
+    ASSERT_EQ(SSL_renegotiate(tls.server), 1);
+    (void)SSL_do_handshake(tls.server); // the HelloRequest goes out
+    boost::system::error_code ec;
+    EXPECT_EQ(read_through(reader, TlsPair::take(tls.server_net), 1 << 16, ec), "");
+    ASSERT_FALSE(ec) << ec.message();
+    ASSERT_TRUE(writer.pending());
+    const std::string alert(writer.seal("", ec));
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_FALSE(writer.pending());
+    ERR_clear_error();
+    EXPECT_EQ(server_reads(tls, alert), "");
+    EXPECT_EQ(ERR_GET_REASON(ERR_peek_error()), SSL_R_NO_RENEGOTIATION);
+    ERR_clear_error();
 }
 
 } // namespace

@@ -11,6 +11,7 @@
 #include "http/message/body.hpp"
 #include "http/wire/http1.hpp"
 #include "http/wire/tls_reader.hpp"
+#include "http/wire/tls_writer.hpp"
 #include "nector/transport/errors.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -414,6 +415,8 @@ private:
     bool violated_ = false; // EndedStreams found one: nothing more goes to nghttp2
     TlsReader tls_reader_;  // over TLS: reads several records at a time (start()); never
                             // attached over plain TCP
+    TlsWriter tls_writer_;  // over TLS once the reader is attached: a batch's records in
+                            // one socket write (write_loop)
 };
 
 template <class Stream>
@@ -1307,7 +1310,14 @@ asio::awaitable<void> Http2Connection<Stream>::write_loop(
             out_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
         }
         if (!open_) co_return;
-        if (out_.empty()) {
+        if constexpr (std::is_same_v<Stream, TlsStream>) {
+            // Once Asio's engine no longer reads (the reader attached) and has sent what it
+            // encrypted (no write of its own is under way here), the writes are ours too.
+            if (tls_reader_.attached() && !tls_writer_.attached()) {
+                (void)tls_writer_.attach(stream_.native_handle());
+            }
+        }
+        if (out_.empty() && !tls_writer_.pending()) {
             if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) {
                 // Both sides are done (a GOAWAY went out or came in and no stream is left).
                 if (sent_goaway_ && sent_goaway_code_ != NGHTTP2_NO_ERROR) {
@@ -1335,7 +1345,20 @@ asio::awaitable<void> Http2Connection<Stream>::write_loop(
         }
         writing_ = true;
         write_started_ = Clock::now();
-        auto [ec, written] = co_await asio::async_write(stream_, asio::buffer(out_), nothrow);
+        boost::system::error_code ec;
+        if (tls_writer_.attached()) { // (over TLS only)
+            // The batch's records, with any SSL_read made since the last batch, in one write.
+            const std::string_view records = tls_writer_.seal(out_, ec);
+            if (!ec) {
+                auto [write_error, written] = co_await asio::async_write(
+                    boost::beast::get_lowest_layer(stream_), asio::buffer(records), nothrow);
+                ec = write_error;
+            }
+        } else {
+            auto [write_error, written] =
+                co_await asio::async_write(stream_, asio::buffer(out_), nothrow);
+            ec = write_error;
+        }
         fail_point(ec);
         writing_ = false;
         if (!open_) co_return;
