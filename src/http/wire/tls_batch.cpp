@@ -6,23 +6,95 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 
+#include <new>
+
 namespace nector::http::detail {
 
+namespace {
+
+int append_record(BIO* bio, const char* data, std::size_t size, std::size_t* written) noexcept {
+    BIO_clear_retry_flags(bio);
+    auto* records = static_cast<std::string*>(BIO_get_data(bio));
+    if (!records) return 0;
+    try {
+        records->append(data, size);
+    } catch (const std::bad_alloc&) {
+        ERR_raise(ERR_LIB_BIO, ERR_R_MALLOC_FAILURE);
+        return 0;
+    }
+    *written = size;
+    return 1;
+}
+
+long control_sink(BIO* bio, int command, long /*number*/, void* /*pointer*/) noexcept {
+    switch (command) {
+        case BIO_CTRL_FLUSH: // every record is handed on whole: nothing to flush
+            return 1;
+        case BIO_CTRL_WPENDING: {
+            const auto* records = static_cast<const std::string*>(BIO_get_data(bio));
+            return records ? static_cast<long>(records->size()) : 0;
+        }
+        default: // nothing to read (PENDING), no kTLS, no other control
+            return 0;
+    }
+}
+
+int open_sink(BIO* bio) noexcept {
+    BIO_set_init(bio, 1);
+    return 1;
+}
+
+BIO_METHOD* sink_method() noexcept {
+    static BIO_METHOD* const made = [] {
+        BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "nector records");
+        if (m &&
+            (BIO_meth_set_write_ex(m, append_record) != 1 ||
+             BIO_meth_set_ctrl(m, control_sink) != 1 || BIO_meth_set_create(m, open_sink) != 1)) {
+            BIO_meth_free(m);
+            m = nullptr;
+        }
+        return m;
+    }();
+    return made;
+}
+
+} // namespace
+
+BIO* new_record_sink(std::string* records) noexcept {
+    BIO_METHOD* m = sink_method();
+    BIO* sink = m ? BIO_new(m) : nullptr;
+    if (!sink) {
+        ERR_clear_error();
+        return nullptr;
+    }
+    BIO_set_data(sink, records);
+    return sink;
+}
+
+void retarget_record_sink(BIO* sink, std::string* records) noexcept { BIO_set_data(sink, records); }
+
+boost::system::error_code take_ssl_error() noexcept {
+    const unsigned long error = ERR_get_error();
+    ERR_clear_error();
+    return error ? boost::system::error_code(static_cast<int>(error),
+                                             boost::asio::error::get_ssl_category())
+                 : boost::system::error_code(boost::asio::ssl::error::stream_truncated);
+}
+
 TlsBatch::~TlsBatch() {
-    if (memory_) BIO_free(memory_);
+    if (sink_) BIO_free(sink_);
 }
 
 std::string_view TlsBatch::seal(SSL* ssl, std::span<const boost::asio::const_buffer> buffers,
                                 boost::system::error_code& ec) {
     ec.clear();
-    if (!memory_) {
-        memory_ = BIO_new(BIO_s_mem());
-        if (!memory_) {
+    records_.clear();
+    if (!sink_) {
+        sink_ = new_record_sink(&records_);
+        if (!sink_) {
             ec = boost::asio::error::no_memory;
             return {};
         }
-    } else {
-        (void)BIO_reset(memory_); // a writable memory BIO: its data is dropped
     }
     BIO* own = SSL_get_wbio(ssl);
     if (!own) {
@@ -33,8 +105,8 @@ std::string_view TlsBatch::seal(SSL* ssl, std::span<const boost::asio::const_buf
     // replaces: one more of each is taken here, so both outlive the swap (Asio's engine set
     // its BIO as both read and write BIO, so the SSL object holds two references of it).
     BIO_up_ref(own);
-    BIO_up_ref(memory_);
-    SSL_set0_wbio(ssl, memory_);
+    BIO_up_ref(sink_);
+    SSL_set0_wbio(ssl, sink_);
     ERR_clear_error();
     for (const boost::asio::const_buffer& b : buffers) {
         // Asio sets SSL_MODE_ENABLE_PARTIAL_WRITE: each call may take one record's worth.
@@ -43,24 +115,16 @@ std::string_view TlsBatch::seal(SSL* ssl, std::span<const boost::asio::const_buf
         while (left > 0 && !ec) {
             std::size_t written = 0;
             if (SSL_write_ex(ssl, data, left, &written) != 1 || written == 0) {
-                const unsigned long error = ERR_get_error();
-                ec = error ? boost::system::error_code(static_cast<int>(error),
-                                                       boost::asio::error::get_ssl_category())
-                           : boost::system::error_code(boost::asio::ssl::error::stream_truncated);
+                ec = take_ssl_error();
             }
             data += written;
             left -= written;
         }
         if (ec) break;
     }
-    SSL_set0_wbio(ssl, own); // takes the reference taken above; drops the SSL's of memory_
-    if (ec) {
-        ERR_clear_error(); // the rest of the queue: the connection is closed on this error
-        return {};
-    }
-    char* data = nullptr;
-    const long size = BIO_get_mem_data(memory_, &data);
-    return size > 0 ? std::string_view(data, static_cast<std::size_t>(size)) : std::string_view();
+    SSL_set0_wbio(ssl, own); // takes the reference taken above; drops the SSL's of sink_
+    if (ec) return {};       // the connection is closed on this error
+    return records_;
 }
 
 } // namespace nector::http::detail

@@ -1,8 +1,8 @@
 // Writing to a TLS stream a batch at a time. Asio's TLS engine encrypts into a memory BIO
 // pair that holds one record (17 KiB): a large write becomes one 16 KiB record, one socket
 // write and one trip through the event loop after another. A TlsBatch lends the SSL object
-// a growing memory BIO for the duration of one write instead, so OpenSSL encrypts every
-// record of the write at once and they go out in one socket write.
+// a record sink (a BIO appending to a string) for the duration of one write instead, so
+// OpenSSL encrypts every record of the write at once and they go out in one socket write.
 #pragma once
 
 #include <boost/asio/buffer.hpp>
@@ -11,9 +11,20 @@
 #include <openssl/ssl.h>
 
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace nector::http::detail {
+
+/// A write BIO that appends each record OpenSSL writes to `*records` (no copy but
+/// OpenSSL's into the string; unlike a memory BIO it clears nothing), which
+/// retarget_record_sink() changes. Null when it cannot be made.
+BIO* new_record_sink(std::string* records) noexcept;
+void retarget_record_sink(BIO* sink, std::string* records) noexcept;
+
+/// The error at the head of OpenSSL's queue, which is then cleared, as Asio reports it (SSL
+/// category); stream_truncated when the queue is empty (the peer's socket went).
+boost::system::error_code take_ssl_error() noexcept;
 
 class TlsBatch {
 public:
@@ -41,7 +52,8 @@ public:
                           boost::system::error_code& ec);
 
 private:
-    BIO* memory_ = nullptr; // kept between calls: its buffer keeps its capacity
+    BIO* sink_ = nullptr; // kept between calls
+    std::string records_; // the last call's records; keeps its capacity
 };
 
 } // namespace nector::http::detail

@@ -1,5 +1,7 @@
 #include "http/wire/tls_reader.hpp"
 
+#include "http/wire/tls_batch.hpp"
+
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>
 
@@ -59,14 +61,9 @@ std::size_t TlsReader::read(boost::asio::mutable_buffer out,
         case SSL_ERROR_ZERO_RETURN: // close_notify
             ec = boost::asio::error::eof;
             return 0;
-        default: {
-            const unsigned long error = ERR_get_error();
-            ec = error ? boost::system::error_code(static_cast<int>(error),
-                                                   boost::asio::error::get_ssl_category())
-                       : boost::system::error_code(boost::asio::ssl::error::stream_truncated);
-            ERR_clear_error();
+        default:
+            ec = take_ssl_error();
             return 0;
-        }
     }
 }
 

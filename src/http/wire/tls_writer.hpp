@@ -43,16 +43,12 @@ public:
     std::string_view seal(std::string_view plain, boost::system::error_code& ec);
 
 private:
-    static int write(BIO* bio, const char* data, std::size_t size, std::size_t* written) noexcept;
-    static long control(BIO* bio, int command, long number, void* pointer) noexcept;
-    static BIO_METHOD* method() noexcept;
-
     SSL* ssl_ = nullptr;
-    BIO* sink_ = nullptr; // our reference; the SSL object holds the other
-    // The BIO appends to records_[current_]; the other holds what seal() last returned.
+    BIO* sink_ = nullptr; // a record sink (tls_batch.hpp): our reference; the SSL object
+                          // holds the other
+    // The sink appends to records_[current_]; the other holds what seal() last returned.
     std::array<std::string, 2> records_;
     std::size_t current_ = 0;
-    bool out_of_memory_ = false;
 };
 
 } // namespace nector::http::detail
