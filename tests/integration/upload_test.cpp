@@ -2,6 +2,7 @@
 // frames over HTTP/2), and multipart parts read from disk, against httpbin, nghttpd and the
 // in-process servers.
 #include "integration/client.hpp"
+#include "support/h2_peer.hpp"
 #include "support/h2_server.hpp"
 #include "support/servers.hpp"
 #include "support/test_server.hpp"
@@ -146,6 +147,51 @@ TEST(Upload, MultipartFilesAreStreamedFromDisk) {
     EXPECT_EQ(json.at("files").at("note").as_string(), "hi");
 }
 
+/// The boundary a multipart Content-Type names.
+std::string boundary_of(const std::optional<std::string>& content_type) {
+    const std::string value = content_type.value_or("");
+    const auto at = value.find("boundary=");
+    return at == std::string::npos ? std::string() : value.substr(at + 9);
+}
+
+// Over h2c each file of a multipart body goes out from the page cache (sendfile, DATA frames
+// of it as large as the server allows) between the parts held in memory: the server must
+// read the bytes HTTP/1.1 sends, for a file of many frames, an empty one and a small one.
+TEST(Upload, MultipartFilesOverH2cAreTheBytesHttp11Sends) {
+    TempDir dir;
+    const auto big = make_file(dir, "big.bin", (2 << 20) + 5);
+    const auto empty = make_file(dir, "empty.bin", 0);
+    const auto small = make_file(dir, "small.txt", 1000);
+    auto message = [&](std::string url) {
+        return HttpMessage{
+            .method = "POST",
+            .url = std::move(url),
+            .form = {{"title", "weekly"}},
+            .files = {{.field = "a", .path = big},
+                      {.field = "b", .path = empty},
+                      {.field = "note", .filename = "n.txt", .content = to_bytes("hi")},
+                      {.field = "c", .path = small}}};
+    };
+    TestServer h1(TestServer::respond(http_response(200, "ok")));
+    (void)fetch({}, message(h1.url("/")));
+    H2TestServer h2_server; // echoes the body
+    Options h2;
+    h2.http2_prior_knowledge = true;
+    const Response echoed = fetch(h2, message(h2_server.url("/up")));
+    const auto h1_seen = h1.requests().at(0);
+    const std::string h1_boundary = boundary_of(h1_seen.header("Content-Type"));
+    const std::string h2_boundary = boundary_of(h2_server.requests().at(0).header("content-type"));
+    ASSERT_FALSE(h1_boundary.empty());
+    ASSERT_EQ(h1_boundary.size(), h2_boundary.size());
+    std::string body = echoed.body;
+    for (auto at = body.find(h2_boundary); at != std::string::npos;
+         at = body.find(h2_boundary, at + h2_boundary.size())) {
+        body.replace(at, h2_boundary.size(), h1_boundary);
+    }
+    EXPECT_GT(body.size(), std::size_t{2} << 20);
+    EXPECT_TRUE(body == h1_seen.body) << body.size() << " bytes, HTTP/1.1 " << h1_seen.body.size();
+}
+
 TEST(Upload, AProducerBodyIsNeverRetried) {
     TestServer server(TestServer::respond(http_response(503, "busy")));
     Options o;
@@ -198,15 +244,40 @@ TestServer::Handler change_after_head(std::function<void()> change) {
     };
 }
 
-// A file sent from disk (sendfile over plain TCP, read() over TLS) must still have the size
-// it had when the request was prepared: one that shrinks or grows meanwhile fails the
-// request with a SerializationError naming the file, rather than sending a body that is
+/// HTTP/2 (h2c): opens the session, reads the request's HEADERS, makes `change`, then opens
+/// the windows wide and reads until the client leaves. The client has sent at most the
+/// first window's 65 535 bytes of the body by then.
+TestServer::Handler h2_change_after_head(std::function<void()> change) {
+    return [change = std::move(change)](TestConnection& c) -> asio::awaitable<void> {
+        h2::Peer peer(c);
+        try {
+            co_await peer.open();
+            for (;;) {
+                const std::optional<h2::Frame> frame = co_await peer.next();
+                if (!frame) co_return;
+                if (frame->type == h2::headers) break;
+            }
+            change();
+            co_await peer.send(h2::frame(h2::settings, h2::ack, 0) +
+                               h2::window_update_frame(0, 1u << 30) +
+                               h2::window_update_frame(1, 1u << 30));
+            const auto goaway = co_await peer.read_until_closed();
+            (void)goaway;
+        } catch (const boost::system::system_error&) { // the client gave up: a reset
+        }
+    };
+}
+
+// A file sent from disk (sendfile over plain TCP and h2c, read() over TLS) must still have
+// the size it had when the request was prepared: one that shrinks or grows meanwhile fails
+// the request with a SerializationError naming the file, rather than sending a body that is
 // not what the Content-Length says.
 TEST(Upload, AFileThatChangesWhileItIsSentIsASerializationError) {
     constexpr std::size_t size = 64 << 20; // more than loopback's socket buffers hold
-    for (const bool tls : {false, true}) {
+    for (const std::string wire : {"plain", "TLS", "h2c"}) {
+        const bool tls = wire == "TLS";
         for (const bool grows : {false, true}) {
-            SCOPED_TRACE(std::string(tls ? "TLS, " : "plain, ") + (grows ? "grows" : "shrinks"));
+            SCOPED_TRACE(wire + (grows ? ", grows" : ", shrinks"));
             TempDir dir;
             const auto path = make_file(dir, "big.bin", size);
             auto change = [path, grows] {
@@ -220,9 +291,11 @@ TEST(Upload, AFileThatChangesWhileItIsSentIsASerializationError) {
                 tls ? std::make_unique<TestServer>(
                           change_after_head(change),
                           TlsFiles{certificates().server_cert, certificates().server_key, ""})
-                    : std::make_unique<TestServer>(change_after_head(change));
+                : wire == "h2c" ? std::make_unique<TestServer>(h2_change_after_head(change))
+                                : std::make_unique<TestServer>(change_after_head(change));
             Options o;
             o.tls.ca_file = certificates().ca_cert.string();
+            o.http2_prior_knowledge = wire == "h2c";
             o.retry.max_retries = 0;
             const auto e = fetch_error<SerializationError>(
                 o, HttpMessage{.method = "PUT", .url = server->url("/"), .content_path = path});

@@ -10,6 +10,7 @@
 #include "http/errors/fail_point.hpp"
 #include "http/wire/connection.hpp"
 #include "http/wire/response_reader.hpp"
+#include "http/wire/sendfile.hpp"
 #include "http/wire/streams.hpp"
 #include "http/wire/tls_batch.hpp"
 #include "nector/transport/errors.hpp"
@@ -47,8 +48,6 @@
 
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
 
 namespace nector::http::detail {
@@ -60,9 +59,6 @@ namespace nector::http::detail {
 
 /// No byte and no end of stream waiting on the socket `fd` (a poll that does not wait).
 bool socket_quiet(int fd) noexcept;
-
-/// sendfile(), without the SIGPIPE it raises when the peer is gone (EPIPE is returned).
-ssize_t sendfile_quietly(int socket, int file, off_t* offset, std::size_t count) noexcept;
 
 /// A buffered body's announced length is reserved at once up to this size; above it (only
 /// a raised max_response_bytes allows that) the string grows as bytes arrive rather than
@@ -706,35 +702,6 @@ boost::asio::awaitable<bool> Http1Connection<Stream>::send_file(Exchange& ex,
         }
         co_return true;
     }
-}
-
-ssize_t sendfile_quietly(int socket, int file, off_t* offset, std::size_t count) noexcept {
-    // sendfile() takes no MSG_NOSIGNAL: a peer gone (EPIPE) would raise SIGPIPE, whose
-    // default ends the process. It is blocked on this thread for the call, and the one the
-    // call raised taken back (the kernel sends it to the calling thread), unless one was
-    // already pending, which is left as it was. A call that sent part of its bytes before
-    // the peer went returns that count, not EPIPE, with the signal raised all the same.
-    sigset_t pipe;
-    sigset_t old;
-    sigemptyset(&pipe);
-    sigaddset(&pipe, SIGPIPE);
-    sigset_t pending;
-    sigemptyset(&pending);
-    const bool masked = pthread_sigmask(SIG_BLOCK, &pipe, &old) == 0;
-    const bool was_pending = masked && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
-    const ssize_t n = ::sendfile(socket, file, offset, count);
-    const int error = errno;
-    if (masked) {
-        const bool short_of = n < 0 ? error == EPIPE : static_cast<std::size_t>(n) < count;
-        if (short_of && !was_pending) {
-            const timespec none{};
-            while (sigtimedwait(&pipe, nullptr, &none) < 0 && errno == EINTR) {
-            }
-        }
-        pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    }
-    errno = error;
-    return n;
 }
 
 template <class Stream>

@@ -10,6 +10,7 @@
 #include "http/errors/fail_point.hpp"
 #include "http/message/body.hpp"
 #include "http/wire/http1.hpp"
+#include "http/wire/sendfile.hpp"
 #include "http/wire/tls_reader.hpp"
 #include "http/wire/tls_writer.hpp"
 #include "nector/transport/errors.hpp"
@@ -31,12 +32,16 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
+
+#include <unistd.h>
 
 namespace nector::http::detail {
 namespace {
@@ -47,6 +52,12 @@ constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
 constexpr std::size_t read_buffer_size = std::size_t{64} * 1024;
 constexpr std::size_t write_batch_size = std::size_t{64} * 1024;
+// File bytes one write may send (h2c: sendfile, no memory of ours), and the largest DATA
+// frame of them asked of nghttp2 (the server's SETTINGS_MAX_FRAME_SIZE and the windows
+// bound it further). Other DATA frames are nghttp2's 16 KiB.
+constexpr std::uint64_t file_batch_size = std::uint64_t{4} << 20;
+constexpr std::size_t max_file_frame = std::size_t{1} << 20;
+constexpr std::size_t default_data_frame = 16384; // the protocol's first frame size limit
 // A streamed body's buffer of received bytes is sized for one read (ResponseStream::next).
 constexpr std::size_t pending_reserve = std::size_t{64} * 1024;
 /// Interim (1xx) responses skipped on one stream before it is refused, as over HTTP/1.1.
@@ -188,6 +199,14 @@ struct StreamState {
     std::size_t upload_sent = 0;
     bool upload_done = false;
     bool upload_filling = false;
+    // h2c: a file of the upload sent whole from its descriptor (sendfile), not read into
+    // upload_buffer. nghttp2 frames its bytes past `file_framed` (read_upload), the frames
+    // are queued past `file_queued` (send_upload_data) and written past `file_written`
+    // (write_loop); the reader moves on (file_sent) only once all are written.
+    std::optional<UploadReader::FileRegion> file;
+    std::uint64_t file_framed = 0;
+    std::uint64_t file_queued = 0;
+    std::uint64_t file_written = 0;
     std::int32_t id = -1;
     asio::steady_timer timer;
     std::size_t body_offset = 0;
@@ -348,6 +367,10 @@ private:
                                       std::shared_ptr<UploadReader> reader);
     static ssize_t read_body(nghttp2_session*, std::int32_t, std::uint8_t*, std::size_t,
                              std::uint32_t*, nghttp2_data_source*, void*) noexcept;
+    /// The largest DATA frame to make: large ones of a file sent with sendfile (fewer frame
+    /// heads and system calls), nghttp2's 16 KiB for bytes that are copied.
+    static ssize_t data_frame_size(nghttp2_session*, std::uint8_t, std::int32_t, std::int32_t,
+                                   std::int32_t, std::uint32_t, void*) noexcept;
 
     StreamState* stream_of(std::int32_t id) const noexcept {
         return static_cast<StreamState*>(nghttp2_session_get_stream_user_data(session_, id));
@@ -356,6 +379,13 @@ private:
     /// Ends the connection over a failed read, saying why.
     void read_failed(const boost::system::error_code& ec);
     asio::awaitable<void> write_loop(std::shared_ptr<Http2Connection> self);
+    /// h2c: writes out_ with the file bytes of segments_ between its bytes (sendfile).
+    asio::awaitable<boost::system::error_code> write_with_files();
+    /// One file segment with sendfile (read and written where the file cannot be spliced).
+    /// False, the connection ended, when the file is shorter than it was or unreadable:
+    /// the stream fails with that, and a DATA frame the connection cannot finish is cut.
+    asio::awaitable<bool> send_file_segment(std::size_t index, boost::system::error_code& ec);
+    void segment_failed(std::size_t index, int error) noexcept;
     asio::awaitable<void> ping_loop(std::shared_ptr<Http2Connection> self);
     void signal_write() noexcept {
         if (writer_waiting_) write_signal_.cancel();
@@ -383,6 +413,17 @@ private:
     std::vector<StreamState*> streams_;
     std::vector<std::uint8_t> in_;
     std::string out_;
+    // h2c: the file bytes of the DATA frames in out_, each after out_'s first `at` bytes.
+    struct FileSegment {
+        std::size_t at = 0;
+        std::shared_ptr<UploadReader> reader; // keeps the file open until it is written
+        int fd = -1;
+        std::uint64_t offset = 0;
+        std::size_t size = 0;
+        std::int32_t stream = 0;
+    };
+    std::vector<FileSegment> segments_;
+    std::uint64_t segment_bytes_ = 0;
     asio::steady_timer write_signal_;
     asio::steady_timer ping_timer_;
     asio::steady_timer watchdog_;
@@ -441,6 +482,7 @@ Http2Connection<Stream>::Http2Connection(Stream stream, const WireLimits& limits
     nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, on_stream_close);
     nghttp2_session_callbacks_set_error_callback2(callbacks, on_error);
     nghttp2_session_callbacks_set_send_data_callback(callbacks, send_upload_data);
+    nghttp2_session_callbacks_set_data_source_read_length_callback(callbacks, data_frame_size);
     nghttp2_option* option = nullptr;
     if (nghttp2_option_new(&option) != 0) {
         nghttp2_session_callbacks_del(callbacks);
@@ -1119,6 +1161,26 @@ ssize_t Http2Connection<Stream>::read_upload(nghttp2_session*, std::int32_t id,
         auto* self = static_cast<Http2Connection*>(user);
         StreamState* st = self->stream_of(id);
         if (!st) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; // the exchange is gone
+        if (st->file) {
+            if (st->file_framed < st->file->size) {
+                const auto n = static_cast<std::size_t>(
+                    std::min<std::uint64_t>(length, st->file->size - st->file_framed));
+                st->file_framed += n; // send_upload_data queues the bytes for write_loop
+                *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+                return static_cast<ssize_t>(n);
+            }
+            // Framed whole: once written (write_loop resumes the data then), the next part.
+            if (st->file_written < st->file->size) return NGHTTP2_ERR_DEFERRED;
+            st->file.reset();
+            try {
+                st->upload->file_sent(); // a file that grew meanwhile is an error
+            } catch (...) {
+                const std::exception_ptr failure = std::current_exception();
+                st->upload_done = true;
+                st->fail(code_of(failure, errc::serialization_failed), message_of(failure));
+                return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; // the stream is reset
+            }
+        }
         if (st->upload_offset < st->upload_buffer.size()) {
             const std::size_t n = std::min(length, st->upload_buffer.size() - st->upload_offset);
             st->upload_offset += n; // send_upload_data writes them, in this frame's order
@@ -1150,6 +1212,21 @@ int Http2Connection<Stream>::send_upload_data(nghttp2_session*, nghttp2_frame* f
     return guarded([&]() -> int {
         auto* self = static_cast<Http2Connection*>(user);
         StreamState* st = self->stream_of(frame->hd.stream_id);
+        if (st && st->file) { // the head now, the bytes by sendfile (write_with_files)
+            if (st->file_framed - st->file_queued < length || frame->data.padlen > 0) {
+                return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+            }
+            self->out_.append(reinterpret_cast<const char*>(head), 9);
+            self->segments_.push_back(FileSegment{.at = self->out_.size(),
+                                                  .reader = st->upload,
+                                                  .fd = st->file->fd,
+                                                  .offset = st->file_queued,
+                                                  .size = length,
+                                                  .stream = frame->hd.stream_id});
+            self->segment_bytes_ += length;
+            st->file_queued += length;
+            return 0;
+        }
         if (!st || st->upload_buffer.size() - st->upload_sent < length) {
             return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; // the stream is reset
         }
@@ -1173,15 +1250,29 @@ asio::awaitable<void> Http2Connection<Stream>::fill_upload(std::shared_ptr<Http2
                                                            std::int32_t id,
                                                            std::shared_ptr<UploadReader> reader) {
     std::optional<std::string_view> piece; // valid until the reader's next call
+    std::optional<UploadReader::FileRegion> file;
     std::exception_ptr failure;
     try {
-        piece = co_await reader->next();
+        if constexpr (std::is_same_v<Stream, PlainStream>) {
+            // Over h2c a file goes out from the page cache (sendfile), a frame head then
+            // its bytes; an empty one is done at once.
+            while ((file = reader->next_file()) && file->size == 0) reader->file_sent();
+        }
+        if (!file) piece = co_await reader->next();
     } catch (...) {
         failure = std::current_exception();
     }
     StreamState* st = open_ ? stream_of(id) : nullptr;
     if (!st) co_return; // the stream ended meanwhile
     st->upload_filling = false;
+    if (file && !failure) {
+        st->file = file;
+        st->file_framed = st->file_queued = st->file_written = 0;
+        st->last_progress = Clock::now();
+        nghttp2_session_resume_data(session_, id);
+        signal_write();
+        co_return;
+    }
     if (failure) {
         st->upload_done = true;
         st->fail(code_of(failure, errc::serialization_failed), message_of(failure));
@@ -1298,7 +1389,9 @@ asio::awaitable<void> Http2Connection<Stream>::write_loop(
     std::shared_ptr<Http2Connection> /*self: keeps the connection alive*/) {
     for (;;) {
         out_.clear();
-        while (out_.size() < write_batch_size) {
+        segments_.clear();
+        segment_bytes_ = 0;
+        while (out_.size() < write_batch_size && segment_bytes_ < file_batch_size) {
             const std::uint8_t* data = nullptr;
             const auto n = nghttp2_session_mem_send(session_, &data);
             if (n < 0) {
@@ -1346,7 +1439,10 @@ asio::awaitable<void> Http2Connection<Stream>::write_loop(
         writing_ = true;
         write_started_ = Clock::now();
         boost::system::error_code ec;
-        if (tls_writer_.attached()) { // (over TLS only)
+        if (!segments_.empty()) { // (h2c only)
+            ec = co_await write_with_files();
+            if (!open_) co_return;           // a file that changed ended the connection
+        } else if (tls_writer_.attached()) { // (over TLS only)
             // The batch's records, with any SSL_read made since the last batch, in one write.
             const std::string_view records = tls_writer_.seal(out_, ec);
             if (!ec) {
@@ -1370,6 +1466,123 @@ asio::awaitable<void> Http2Connection<Stream>::write_loop(
             co_return;
         }
     }
+}
+
+template <class Stream>
+ssize_t Http2Connection<Stream>::data_frame_size(nghttp2_session*, std::uint8_t, std::int32_t id,
+                                                 std::int32_t, std::int32_t, std::uint32_t,
+                                                 void* user) noexcept {
+    // nghttp2 takes the least of this, the windows and the server's frame size limit.
+    const StreamState* st = static_cast<Http2Connection*>(user)->stream_of(id);
+    return static_cast<ssize_t>(st && st->file ? max_file_frame : default_data_frame);
+}
+
+template <class Stream>
+asio::awaitable<boost::system::error_code> Http2Connection<Stream>::write_with_files() {
+    boost::system::error_code ec;
+    if constexpr (std::is_same_v<Stream, PlainStream>) {
+        if (!stream_.native_non_blocking()) {
+            stream_.native_non_blocking(true, ec); // sendfile() must not block the loop
+        }
+        std::size_t at = 0;
+        for (std::size_t i = 0; i < segments_.size() && !ec; ++i) {
+            // The bytes before the payload, its frame head last, held back until the payload
+            // follows (MSG_MORE): the head does not leave as a segment of its own.
+            while (at < segments_[i].at && !ec) {
+                auto [send_error, n] = co_await stream_.async_send(
+                    asio::buffer(out_.data() + at, segments_[i].at - at), MSG_MORE, nothrow);
+                ec = send_error;
+                at += n;
+            }
+            if (ec) break;
+            const bool whole = co_await send_file_segment(i, ec);
+            if (!whole || ec) break;
+            const FileSegment& done = segments_[i];
+            StreamState* st = stream_of(done.stream);
+            if (st && st->file && st->upload == done.reader) {
+                st->file_written += done.size;
+                st->last_progress = Clock::now();
+                if (st->file_written == st->file->size) {
+                    nghttp2_session_resume_data(session_, done.stream); // the next part
+                }
+            }
+        }
+        if (!ec && open_ && at < out_.size()) {
+            auto [write_error, n] = co_await asio::async_write(
+                stream_, asio::buffer(out_.data() + at, out_.size() - at), nothrow);
+            ec = write_error;
+        }
+    }
+    co_return ec;
+}
+
+template <class Stream>
+asio::awaitable<bool> Http2Connection<Stream>::send_file_segment(std::size_t index,
+                                                                 boost::system::error_code& ec) {
+    if constexpr (std::is_same_v<Stream, PlainStream>) {
+        const FileSegment& segment = segments_[index];
+        auto offset = static_cast<off_t>(segment.offset);
+        const auto end = static_cast<off_t>(segment.offset + segment.size);
+        std::string copy; // a file the kernel cannot splice from: read, then written
+        while (offset < end && open_) {
+            ssize_t n = 0;
+            const auto want = static_cast<std::size_t>(end - offset);
+            if (copy.empty()) {
+                n = sendfile_quietly(stream_.native_handle(), segment.fd, &offset, want);
+            } else {
+                n = ::pread(segment.fd, copy.data(), std::min(want, copy.size()), offset);
+                if (n > 0) {
+                    auto [write_error, written] = co_await asio::async_write(
+                        stream_, asio::buffer(copy.data(), static_cast<std::size_t>(n)), nothrow);
+                    if ((ec = write_error)) co_return true;
+                    offset += n;
+                }
+            }
+            if (n > 0) {
+                write_started_ = Clock::now(); // progress: the write timeout starts again
+                continue;
+            }
+            const int error = n == 0 ? 0 : errno;
+            if (error == EINTR) continue;
+            if ((error == EINVAL || error == ENOSYS) && copy.empty()) {
+                copy.resize(std::size_t{64} * 1024);
+                continue;
+            }
+            if (error == 0 || error == EIO || !copy.empty()) { // ended early, or unreadable
+                segment_failed(index, error);
+                co_return false;
+            }
+            if (error != EAGAIN && error != EWOULDBLOCK) {
+                ec = boost::system::error_code(error, boost::system::system_category());
+                co_return true;
+            }
+            auto [wait_error] = co_await stream_.async_wait(asio::socket_base::wait_write, nothrow);
+            if ((ec = wait_error)) co_return true;
+        }
+        if (!open_) ec = asio::error::operation_aborted;
+    }
+    co_return true;
+}
+
+template <class Stream>
+void Http2Connection<Stream>::segment_failed(std::size_t index, int error) noexcept {
+    const FileSegment& segment = segments_[index];
+    if (StreamState* st = stream_of(segment.stream)) {
+        try {
+            if (error == 0) {
+                segment.reader->file_shorter();
+            } else {
+                segment.reader->file_unreadable(error);
+            }
+        } catch (...) {
+            const std::exception_ptr failure = std::current_exception();
+            st->upload_done = true;
+            st->fail(code_of(failure, errc::serialization_failed), message_of(failure));
+        }
+    }
+    shutdown(errc::connection_failed,
+             "an upload's file ended or failed in the middle of an HTTP/2 DATA frame, which the "
+             "connection cannot finish");
 }
 
 template <class Stream>
