@@ -10,10 +10,16 @@
 
 #include <nector/http/errors.hpp>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/json/parse.hpp>
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -130,6 +136,66 @@ TEST(Upload, ProducerOverHttp2) {
                                             .producer = producer_of({"alpha ", "beta ", "gamma"})});
     EXPECT_EQ(r.body, "alpha beta gamma");
     EXPECT_FALSE(server.requests().at(0).header("content-length"));
+}
+
+// Over h2c an upload's bytes are written from where the reader holds them (a producer's
+// piece, a file through sendfile), gathered with other streams' frames into the same writes,
+// and the reader moves on only once its piece is written. Three uploads at once on one
+// connection, pieces larger than the 64 KiB windows: each must arrive byte for byte.
+TEST(Upload, ConcurrentUploadsOnOneH2cConnectionArriveWhole) {
+    TempDir dir;
+    const auto path = make_file(dir, "body.bin", (3 << 20) + 7);
+    std::vector<std::string> sent(3);
+    for (std::size_t k = 0; k < 2; ++k) {
+        sent[k].resize((2 << 20) + 1000 * k);
+        for (std::size_t i = 0; i < sent[k].size(); ++i)
+            sent[k][i] = static_cast<char>((i * (k + 3)) % 251);
+    }
+    sent[2] = read_file(path);
+    H2TestServer server; // echoes the body
+    Options o;
+    o.http2_prior_knowledge = true;
+    std::vector<Response> echoed(3);
+    run([&]() -> asio::awaitable<void> {
+        HTTPTransport<> t(o);
+        co_await t.connect();
+        auto ex = co_await asio::this_coro::executor;
+        int done = 0;
+        asio::steady_timer all_done(ex, asio::steady_timer::time_point::max());
+        for (std::size_t k = 0; k < 3; ++k) {
+            asio::co_spawn(
+                ex,
+                [&, k]() -> asio::awaitable<void> {
+                    const std::array<const char*, 3> paths{"/0", "/1", "/2"};
+                    HttpMessage m{.method = "PUT", .url = server.url(paths[k])};
+                    if (k < 2) {
+                        std::vector<std::string> pieces;
+                        for (std::size_t at = 0; at < sent[k].size(); at += 100000)
+                            pieces.push_back(sent[k].substr(at, 100000));
+                        m.producer = producer_of(pieces);
+                    } else {
+                        m.content_path = path;
+                    }
+                    try {
+                        echoed[k] = co_await t.request(std::move(m));
+                    } catch (const std::exception& e) {
+                        ADD_FAILURE() << k << ": " << e.what();
+                    }
+                    if (++done == 3) all_done.cancel();
+                },
+                asio::detached);
+        }
+        co_await all_done.async_wait(asio::as_tuple(asio::use_awaitable));
+        co_await t.disconnect();
+    }());
+    for (std::size_t k = 0; k < 3; ++k) {
+        EXPECT_EQ(echoed[k].status, 200) << k;
+        EXPECT_TRUE(echoed[k].body == sent[k])
+            << k << ": " << echoed[k].body.size() << " of " << sent[k].size() << " bytes";
+    }
+    const auto seen = server.requests();
+    ASSERT_EQ(seen.size(), 3u);
+    for (const auto& request : seen) EXPECT_EQ(request.connection, 0u);
 }
 
 TEST(Upload, MultipartFilesAreStreamedFromDisk) {

@@ -37,6 +37,7 @@
 #include <chrono>
 #include <cstring>
 #include <optional>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -189,24 +190,21 @@ struct StreamState {
     std::size_t direct_filled = 0;
     Headers trailers;    // streaming: trailers after the head was handed over
     std::string context; // streaming: "METHOD URL" for errors after the hand-over
-    // An upload sent piece by piece: pieces wait here until they are framed. nghttp2 takes
-    // `upload_offset` past the bytes of each DATA frame it makes (read_upload) and the frame
-    // is then written from here into the connection's output (send_upload_data), past
-    // `upload_sent`: the bytes are copied once, not into nghttp2's frame buffer first.
+    // An upload sent piece by piece, straight from where the reader holds it: the bytes of
+    // its last next() (valid until its next call), or over h2c a whole file, sent from its
+    // descriptor (sendfile). nghttp2 frames the piece past `piece_framed` (read_upload),
+    // each frame is queued past `piece_queued` (send_upload_data: over TLS its bytes are
+    // copied into the output there, over h2c referenced) and written past `piece_written`
+    // (write_loop); the reader moves on only once the whole piece is written.
     std::shared_ptr<UploadReader> upload;
-    std::string upload_buffer;
-    std::size_t upload_offset = 0;
-    std::size_t upload_sent = 0;
+    std::string_view piece;
+    std::optional<UploadReader::FileRegion> piece_file;
+    std::uint64_t piece_size = 0;
+    std::uint64_t piece_framed = 0;
+    std::uint64_t piece_queued = 0;
+    std::uint64_t piece_written = 0;
     bool upload_done = false;
     bool upload_filling = false;
-    // h2c: a file of the upload sent whole from its descriptor (sendfile), not read into
-    // upload_buffer. nghttp2 frames its bytes past `file_framed` (read_upload), the frames
-    // are queued past `file_queued` (send_upload_data) and written past `file_written`
-    // (write_loop); the reader moves on (file_sent) only once all are written.
-    std::optional<UploadReader::FileRegion> file;
-    std::uint64_t file_framed = 0;
-    std::uint64_t file_queued = 0;
-    std::uint64_t file_written = 0;
     std::int32_t id = -1;
     asio::steady_timer timer;
     std::size_t body_offset = 0;
@@ -379,8 +377,12 @@ private:
     /// Ends the connection over a failed read, saying why.
     void read_failed(const boost::system::error_code& ec);
     asio::awaitable<void> write_loop(std::shared_ptr<Http2Connection> self);
-    /// h2c: writes out_ with the file bytes of segments_ between its bytes (sendfile).
-    asio::awaitable<boost::system::error_code> write_with_files();
+    /// h2c: writes out_ with the upload bytes of segments_ between its bytes: those in
+    /// memory gathered into the same writes, files' with sendfile.
+    asio::awaitable<boost::system::error_code> write_segments();
+    /// Writes all of `buffers` (consumed), with `flags` (MSG_MORE: more follows at once).
+    asio::awaitable<boost::system::error_code> send_all(std::vector<asio::const_buffer>& buffers,
+                                                        int flags);
     /// One file segment with sendfile (read and written where the file cannot be spliced).
     /// False, the connection ended, when the file is shorter than it was or unreadable:
     /// the stream fails with that, and a DATA frame the connection cannot finish is cut.
@@ -413,17 +415,20 @@ private:
     std::vector<StreamState*> streams_;
     std::vector<std::uint8_t> in_;
     std::string out_;
-    // h2c: the file bytes of the DATA frames in out_, each after out_'s first `at` bytes.
-    struct FileSegment {
+    // h2c: the upload bytes of the DATA frames in out_, each after out_'s first `at` bytes:
+    // `size` bytes at `data`, or at `offset` in the file `fd`.
+    struct Segment {
         std::size_t at = 0;
-        std::shared_ptr<UploadReader> reader; // keeps the file open until it is written
+        std::shared_ptr<UploadReader> reader; // keeps the bytes, or the file open
         int fd = -1;
+        const char* data = nullptr;
         std::uint64_t offset = 0;
         std::size_t size = 0;
         std::int32_t stream = 0;
     };
-    std::vector<FileSegment> segments_;
-    std::uint64_t segment_bytes_ = 0;
+    std::vector<Segment> segments_;
+    std::size_t memory_bytes_ = 0; // of segments_ in memory: a batch holds write_batch_size
+    std::uint64_t file_bytes_ = 0; // of segments_ in files: at most file_batch_size
     asio::steady_timer write_signal_;
     asio::steady_timer ping_timer_;
     asio::steady_timer watchdog_;
@@ -1161,17 +1166,19 @@ ssize_t Http2Connection<Stream>::read_upload(nghttp2_session*, std::int32_t id,
         auto* self = static_cast<Http2Connection*>(user);
         StreamState* st = self->stream_of(id);
         if (!st) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; // the exchange is gone
-        if (st->file) {
-            if (st->file_framed < st->file->size) {
-                const auto n = static_cast<std::size_t>(
-                    std::min<std::uint64_t>(length, st->file->size - st->file_framed));
-                st->file_framed += n; // send_upload_data queues the bytes for write_loop
-                *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
-                return static_cast<ssize_t>(n);
-            }
-            // Framed whole: once written (write_loop resumes the data then), the next part.
-            if (st->file_written < st->file->size) return NGHTTP2_ERR_DEFERRED;
-            st->file.reset();
+        if (st->piece_framed < st->piece_size) {
+            const auto n = static_cast<std::size_t>(
+                std::min<std::uint64_t>(length, st->piece_size - st->piece_framed));
+            st->piece_framed += n; // send_upload_data queues the frame's bytes
+            *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+            return static_cast<ssize_t>(n);
+        }
+        // Framed whole: once written (write_loop resumes the data then), the next piece.
+        if (st->piece_written < st->piece_size) return NGHTTP2_ERR_DEFERRED;
+        st->piece = {};
+        st->piece_size = st->piece_framed = st->piece_queued = st->piece_written = 0;
+        if (st->piece_file) {
+            st->piece_file.reset();
             try {
                 st->upload->file_sent(); // a file that grew meanwhile is an error
             } catch (...) {
@@ -1180,12 +1187,6 @@ ssize_t Http2Connection<Stream>::read_upload(nghttp2_session*, std::int32_t id,
                 st->fail(code_of(failure, errc::serialization_failed), message_of(failure));
                 return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; // the stream is reset
             }
-        }
-        if (st->upload_offset < st->upload_buffer.size()) {
-            const std::size_t n = std::min(length, st->upload_buffer.size() - st->upload_offset);
-            st->upload_offset += n; // send_upload_data writes them, in this frame's order
-            *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
-            return static_cast<ssize_t>(n);
         }
         if (st->upload_done) {
             *flags |= NGHTTP2_DATA_FLAG_EOF;
@@ -1212,35 +1213,28 @@ int Http2Connection<Stream>::send_upload_data(nghttp2_session*, nghttp2_frame* f
     return guarded([&]() -> int {
         auto* self = static_cast<Http2Connection*>(user);
         StreamState* st = self->stream_of(frame->hd.stream_id);
-        if (st && st->file) { // the head now, the bytes by sendfile (write_with_files)
-            if (st->file_framed - st->file_queued < length || frame->data.padlen > 0) {
-                return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-            }
-            self->out_.append(reinterpret_cast<const char*>(head), 9);
-            self->segments_.push_back(FileSegment{.at = self->out_.size(),
-                                                  .reader = st->upload,
-                                                  .fd = st->file->fd,
-                                                  .offset = st->file_queued,
-                                                  .size = length,
-                                                  .stream = frame->hd.stream_id});
-            self->segment_bytes_ += length;
-            st->file_queued += length;
-            return 0;
-        }
-        if (!st || st->upload_buffer.size() - st->upload_sent < length) {
-            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; // the stream is reset
+        if (!st || st->piece_framed - st->piece_queued < length || frame->data.padlen > 0) {
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; // the stream is reset (no padding
+                                                          // is ever asked for)
         }
         self->out_.append(reinterpret_cast<const char*>(head), 9);
-        const std::size_t padding = frame->data.padlen; // none is asked for; as RFC 9113 §6.1
-        if (padding > 0) self->out_.push_back(static_cast<char>(padding - 1));
-        self->out_.append(st->upload_buffer, st->upload_sent, length);
-        if (padding > 1) self->out_.append(padding - 1, '\0');
-        st->upload_sent += length;
-        if (st->upload_sent == st->upload_buffer.size()) { // all framed and written out
-            st->upload_buffer.clear();
-            st->upload_offset = 0;
-            st->upload_sent = 0;
+        if constexpr (std::is_same_v<Stream, PlainStream>) {
+            // The head now; the bytes written from where they are (write_segments).
+            self->segments_.push_back(
+                Segment{.at = self->out_.size(),
+                        .reader = st->upload,
+                        .fd = st->piece_file ? st->piece_file->fd : -1,
+                        .data = st->piece_file ? nullptr : st->piece.data() + st->piece_queued,
+                        .offset = st->piece_queued,
+                        .size = length,
+                        .stream = frame->hd.stream_id});
+            (st->piece_file ? self->file_bytes_ : self->memory_bytes_) += length;
+        } else {
+            // Over TLS the records are made of one contiguous batch: the bytes are copied.
+            self->out_.append(st->piece.substr(st->piece_queued, length));
+            st->piece_written += length;
         }
+        st->piece_queued += length;
         return 0;
     });
 }
@@ -1266,8 +1260,8 @@ asio::awaitable<void> Http2Connection<Stream>::fill_upload(std::shared_ptr<Http2
     if (!st) co_return; // the stream ended meanwhile
     st->upload_filling = false;
     if (file && !failure) {
-        st->file = file;
-        st->file_framed = st->file_queued = st->file_written = 0;
+        st->piece_file = file;
+        st->piece_size = file->size;
         st->last_progress = Clock::now();
         nghttp2_session_resume_data(session_, id);
         signal_write();
@@ -1278,7 +1272,8 @@ asio::awaitable<void> Http2Connection<Stream>::fill_upload(std::shared_ptr<Http2
         st->fail(code_of(failure, errc::serialization_failed), message_of(failure));
         nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
     } else if (piece) {
-        st->upload_buffer.append(*piece);
+        st->piece = *piece;
+        st->piece_size = piece->size();
         st->last_progress = Clock::now();
     } else {
         st->upload_done = true;
@@ -1390,8 +1385,9 @@ asio::awaitable<void> Http2Connection<Stream>::write_loop(
     for (;;) {
         out_.clear();
         segments_.clear();
-        segment_bytes_ = 0;
-        while (out_.size() < write_batch_size && segment_bytes_ < file_batch_size) {
+        memory_bytes_ = 0;
+        file_bytes_ = 0;
+        while (out_.size() + memory_bytes_ < write_batch_size && file_bytes_ < file_batch_size) {
             const std::uint8_t* data = nullptr;
             const auto n = nghttp2_session_mem_send(session_, &data);
             if (n < 0) {
@@ -1440,7 +1436,7 @@ asio::awaitable<void> Http2Connection<Stream>::write_loop(
         write_started_ = Clock::now();
         boost::system::error_code ec;
         if (!segments_.empty()) { // (h2c only)
-            ec = co_await write_with_files();
+            ec = co_await write_segments();
             if (!open_) co_return;           // a file that changed ended the connection
         } else if (tls_writer_.attached()) { // (over TLS only)
             // The batch's records, with any SSL_read made since the last batch, in one write.
@@ -1474,45 +1470,70 @@ ssize_t Http2Connection<Stream>::data_frame_size(nghttp2_session*, std::uint8_t,
                                                  void* user) noexcept {
     // nghttp2 takes the least of this, the windows and the server's frame size limit.
     const StreamState* st = static_cast<Http2Connection*>(user)->stream_of(id);
-    return static_cast<ssize_t>(st && st->file ? max_file_frame : default_data_frame);
+    return static_cast<ssize_t>(st && st->piece_file ? max_file_frame : default_data_frame);
 }
 
 template <class Stream>
-asio::awaitable<boost::system::error_code> Http2Connection<Stream>::write_with_files() {
+asio::awaitable<boost::system::error_code> Http2Connection<Stream>::write_segments() {
     boost::system::error_code ec;
     if constexpr (std::is_same_v<Stream, PlainStream>) {
         if (!stream_.native_non_blocking()) {
             stream_.native_non_blocking(true, ec); // sendfile() must not block the loop
         }
+        std::vector<asio::const_buffer> gather;
         std::size_t at = 0;
         for (std::size_t i = 0; i < segments_.size() && !ec; ++i) {
-            // The bytes before the payload, its frame head last, held back until the payload
-            // follows (MSG_MORE): the head does not leave as a segment of its own.
-            while (at < segments_[i].at && !ec) {
-                auto [send_error, n] = co_await stream_.async_send(
-                    asio::buffer(out_.data() + at, segments_[i].at - at), MSG_MORE, nothrow);
-                ec = send_error;
-                at += n;
+            const Segment& segment = segments_[i];
+            gather.emplace_back(out_.data() + at, segment.at - at);
+            at = segment.at;
+            if (segment.fd < 0) {
+                gather.emplace_back(segment.data, segment.size);
+                continue;
             }
+            // What comes before the file's bytes, its frame head last, held back until they
+            // follow (MSG_MORE): the head does not leave as a segment of its own.
+            ec = co_await send_all(gather, MSG_MORE);
             if (ec) break;
             const bool whole = co_await send_file_segment(i, ec);
-            if (!whole || ec) break;
-            const FileSegment& done = segments_[i];
-            StreamState* st = stream_of(done.stream);
-            if (st && st->file && st->upload == done.reader) {
-                st->file_written += done.size;
-                st->last_progress = Clock::now();
-                if (st->file_written == st->file->size) {
-                    nghttp2_session_resume_data(session_, done.stream); // the next part
-                }
+            if (!whole) co_return ec; // the connection ended
+        }
+        gather.emplace_back(out_.data() + at, out_.size() - at);
+        if (!ec) ec = co_await send_all(gather, 0);
+        if (ec || !open_) co_return ec;
+        for (const Segment& segment : segments_) {
+            StreamState* st = stream_of(segment.stream);
+            if (!st || st->upload != segment.reader) continue; // the stream ended meanwhile
+            st->piece_written += segment.size;
+            st->last_progress = Clock::now();
+            if (st->piece_written == st->piece_size) {
+                nghttp2_session_resume_data(session_, segment.stream); // the next piece
             }
         }
-        if (!ec && open_ && at < out_.size()) {
-            auto [write_error, n] = co_await asio::async_write(
-                stream_, asio::buffer(out_.data() + at, out_.size() - at), nothrow);
-            ec = write_error;
+    }
+    co_return ec;
+}
+
+template <class Stream>
+asio::awaitable<boost::system::error_code> Http2Connection<Stream>::send_all(
+    std::vector<asio::const_buffer>& buffers, int flags) {
+    boost::system::error_code ec;
+    if constexpr (std::is_same_v<Stream, PlainStream>) {
+        std::erase_if(buffers, [](const asio::const_buffer& b) { return b.size() == 0; });
+        std::size_t first = 0;
+        while (first < buffers.size() && !ec) {
+            auto [send_error, n] = co_await stream_.async_send(
+                std::span<const asio::const_buffer>(buffers).subspan(first), flags, nothrow);
+            ec = send_error;
+            write_started_ = Clock::now(); // progress: the write timeout starts again
+            while (n > 0) {                // drop what went out
+                const std::size_t taken = std::min(n, buffers[first].size());
+                buffers[first] += taken;
+                n -= taken;
+                if (buffers[first].size() == 0) ++first;
+            }
         }
     }
+    buffers.clear();
     co_return ec;
 }
 
@@ -1520,7 +1541,7 @@ template <class Stream>
 asio::awaitable<bool> Http2Connection<Stream>::send_file_segment(std::size_t index,
                                                                  boost::system::error_code& ec) {
     if constexpr (std::is_same_v<Stream, PlainStream>) {
-        const FileSegment& segment = segments_[index];
+        const Segment& segment = segments_[index];
         auto offset = static_cast<off_t>(segment.offset);
         const auto end = static_cast<off_t>(segment.offset + segment.size);
         std::string copy; // a file the kernel cannot splice from: read, then written
@@ -1566,7 +1587,7 @@ asio::awaitable<bool> Http2Connection<Stream>::send_file_segment(std::size_t ind
 
 template <class Stream>
 void Http2Connection<Stream>::segment_failed(std::size_t index, int error) noexcept {
-    const FileSegment& segment = segments_[index];
+    const Segment& segment = segments_[index];
     if (StreamState* st = stream_of(segment.stream)) {
         try {
             if (error == 0) {
