@@ -334,6 +334,57 @@ TestServer::Handler h2_change_after_head(std::function<void()> change) {
     };
 }
 
+// Over h2c a file is framed a batch at a time even when the server opens its windows wide:
+// frames the connection must send meanwhile (a PING's answer, window updates, resets) wait
+// for one batch, not for the whole file. The server opens 1 GiB windows, lets 1 MiB of the
+// body arrive, sends a PING, and counts the body bytes that arrive before its answer.
+TEST(Upload, AFileOverH2cLeavesRoomForOtherFrames) {
+    constexpr std::size_t size = 64 << 20;
+    TempDir dir;
+    const auto path = make_file(dir, "big.bin", size);
+    std::size_t before_ack = 0;
+    std::size_t total = 0;
+    TestServer server([&](TestConnection& c) -> asio::awaitable<void> {
+        h2::Peer peer(c);
+        try {
+            co_await peer.open();
+            co_await peer.send(h2::frame(h2::settings, h2::ack, 0) +
+                               h2::window_update_frame(0, 1u << 30) +
+                               h2::window_update_frame(1, 1u << 30));
+            bool pinged = false;
+            bool acked = false;
+            for (;;) {
+                const std::optional<h2::Frame> frame = co_await peer.next();
+                if (!frame) co_return;
+                if (frame->type == h2::data) {
+                    total += frame->payload.size();
+                    if (!acked) before_ack += pinged ? frame->payload.size() : 0;
+                    if (!pinged && total >= (1u << 20)) {
+                        co_await peer.send(h2::ping_frame(7));
+                        pinged = true;
+                    }
+                    if ((frame->flags & h2::end_stream) != 0) break;
+                } else if (frame->type == h2::ping && (frame->flags & h2::ack) != 0) {
+                    acked = true;
+                }
+            }
+            const h2::Fields answer{{":status", "204"}};
+            co_await peer.send(h2::headers_frame(1, answer, true));
+            const auto goaway = co_await peer.read_until_closed();
+            (void)goaway;
+        } catch (const boost::system::system_error&) { // the client left
+        }
+    });
+    Options o;
+    o.http2_prior_knowledge = true;
+    const Response r =
+        fetch(o, HttpMessage{.method = "PUT", .url = server.url("/"), .content_path = path});
+    EXPECT_EQ(r.status, 204);
+    EXPECT_EQ(total, size);
+    // One batch (4 MiB of the file) and what the sockets hold, far from the whole file.
+    EXPECT_LT(before_ack, std::size_t{24} << 20) << before_ack << " bytes before the PING's answer";
+}
+
 // A file sent from disk (sendfile over plain TCP and h2c, read() over TLS) must still have
 // the size it had when the request was prepared: one that shrinks or grows meanwhile fails
 // the request with a SerializationError naming the file, rather than sending a body that is

@@ -55,9 +55,10 @@ constexpr std::size_t read_buffer_size = std::size_t{64} * 1024;
 constexpr std::size_t write_batch_size = std::size_t{64} * 1024;
 // File bytes one write may send (h2c: sendfile, no memory of ours), and the largest DATA
 // frame of them asked of nghttp2 (the server's SETTINGS_MAX_FRAME_SIZE and the windows
-// bound it further). Other DATA frames are nghttp2's 16 KiB.
+// bound it further; nghttp2 keeps a frame buffer of the largest size it made, unused for
+// these frames but allocated, so not larger). Other DATA frames are nghttp2's 16 KiB.
 constexpr std::uint64_t file_batch_size = std::uint64_t{4} << 20;
-constexpr std::size_t max_file_frame = std::size_t{1} << 20;
+constexpr std::size_t max_file_frame = std::size_t{256} << 10;
 constexpr std::size_t default_data_frame = 16384; // the protocol's first frame size limit
 // A streamed body's buffer of received bytes is sized for one read (ResponseStream::next).
 constexpr std::size_t pending_reserve = std::size_t{64} * 1024;
@@ -429,6 +430,9 @@ private:
     std::vector<Segment> segments_;
     std::size_t memory_bytes_ = 0; // of segments_ in memory: a batch holds write_batch_size
     std::uint64_t file_bytes_ = 0; // of segments_ in files: at most file_batch_size
+    bool batch_full() const noexcept {
+        return out_.size() + memory_bytes_ >= write_batch_size || file_bytes_ >= file_batch_size;
+    }
     asio::steady_timer write_signal_;
     asio::steady_timer ping_timer_;
     asio::steady_timer watchdog_;
@@ -1235,7 +1239,9 @@ int Http2Connection<Stream>::send_upload_data(nghttp2_session*, nghttp2_frame* f
             st->piece_written += length;
         }
         st->piece_queued += length;
-        return 0;
+        // nghttp2 goes on to the next frame within the same mem_send call after a NO_COPY
+        // one: once the batch is full, it must stop there (the frame counts as sent).
+        return self->batch_full() ? NGHTTP2_ERR_PAUSE : 0;
     });
 }
 
@@ -1382,12 +1388,18 @@ void Http2Connection<Stream>::read_failed(const boost::system::error_code& ec) {
 template <class Stream>
 asio::awaitable<void> Http2Connection<Stream>::write_loop(
     std::shared_ptr<Http2Connection> /*self: keeps the connection alive*/) {
+    // The segments' readers (and their open files) go with the loop, not with the
+    // connection, which a streamed body may keep for longer.
+    struct ForgetSegments {
+        std::vector<Segment>& segments;
+        ~ForgetSegments() { segments.clear(); }
+    } forget{segments_};
     for (;;) {
         out_.clear();
         segments_.clear();
         memory_bytes_ = 0;
         file_bytes_ = 0;
-        while (out_.size() + memory_bytes_ < write_batch_size && file_bytes_ < file_batch_size) {
+        while (!batch_full()) {
             const std::uint8_t* data = nullptr;
             const auto n = nghttp2_session_mem_send(session_, &data);
             if (n < 0) {
@@ -1437,7 +1449,10 @@ asio::awaitable<void> Http2Connection<Stream>::write_loop(
         boost::system::error_code ec;
         if (!segments_.empty()) { // (h2c only)
             ec = co_await write_segments();
-            if (!open_) co_return;           // a file that changed ended the connection
+            if (!open_) { // a file that changed ended the connection
+                writing_ = false;
+                co_return;
+            }
         } else if (tls_writer_.attached()) { // (over TLS only)
             // The batch's records, with any SSL_read made since the last batch, in one write.
             const std::string_view records = tls_writer_.seal(out_, ec);
