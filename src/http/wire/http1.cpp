@@ -47,7 +47,6 @@
 #include <type_traits>
 
 #include <poll.h>
-#include <pthread.h>
 #include <sys/socket.h>
 
 namespace nector::http::detail {

@@ -1,7 +1,9 @@
 #include "http/wire/sendfile.hpp"
 
 #include <cerrno>
+#include <ctime>
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/sendfile.h>
 
