@@ -735,14 +735,19 @@ public:
         ASSERT_EQ(BIO_write(net, bytes.data(), static_cast<int>(bytes.size())),
                   static_cast<int>(bytes.size()));
     }
+    /// Everything `ssl` can read of what reached it.
+    static std::string read_all(SSL* ssl) {
+        std::string plain;
+        std::array<char, 16384> buffer{};
+        std::size_t got = 0;
+        while (SSL_read_ex(ssl, buffer.data(), buffer.size(), &got) == 1) {
+            plain.append(buffer.data(), got);
+        }
+        return plain;
+    }
     /// The client reads through OpenSSL what reached it (the server's session tickets
     /// after a TLS 1.3 handshake): nothing then waits in its own BIO.
-    void client_reads_what_waits() {
-        std::array<char, 256> buffer{};
-        std::size_t got = 0;
-        while (SSL_read_ex(client, buffer.data(), buffer.size(), &got) == 1) {
-        }
-    }
+    void client_reads_what_waits() { (void)read_all(client); }
 
     SSL* client = nullptr;
     SSL* server = nullptr;
@@ -857,13 +862,7 @@ TEST(TlsReader, ARecordThatDoesNotVerifyIsAnSslError) {
 /// What the server decrypts of `wire`.
 std::string server_reads(TlsPair& tls, std::string_view wire) {
     TlsPair::give(tls.server_net, wire);
-    std::string plain;
-    std::array<char, 16384> buffer{};
-    std::size_t got = 0;
-    while (SSL_read_ex(tls.server, buffer.data(), buffer.size(), &got) == 1) {
-        plain.append(buffer.data(), got);
-    }
-    return plain;
+    return TlsPair::read_all(tls.server);
 }
 
 TEST(TlsWriter, SealsABatchIntoRecordsThePeerReads) {

@@ -81,6 +81,18 @@ boost::system::error_code take_ssl_error() noexcept {
                  : boost::system::error_code(boost::asio::ssl::error::stream_truncated);
 }
 
+bool encrypt_all(SSL* ssl, std::string_view plain, boost::system::error_code& ec) noexcept {
+    while (!plain.empty()) {
+        std::size_t written = 0;
+        if (SSL_write_ex(ssl, plain.data(), plain.size(), &written) != 1 || written == 0) {
+            ec = take_ssl_error();
+            return false;
+        }
+        plain.remove_prefix(written);
+    }
+    return true;
+}
+
 TlsBatch::~TlsBatch() {
     if (sink_) BIO_free(sink_);
 }
@@ -109,18 +121,7 @@ std::string_view TlsBatch::seal(SSL* ssl, std::span<const boost::asio::const_buf
     SSL_set0_wbio(ssl, sink_);
     ERR_clear_error();
     for (const boost::asio::const_buffer& b : buffers) {
-        // Asio sets SSL_MODE_ENABLE_PARTIAL_WRITE: each call may take one record's worth.
-        const auto* data = static_cast<const unsigned char*>(b.data());
-        std::size_t left = b.size();
-        while (left > 0 && !ec) {
-            std::size_t written = 0;
-            if (SSL_write_ex(ssl, data, left, &written) != 1 || written == 0) {
-                ec = take_ssl_error();
-            }
-            data += written;
-            left -= written;
-        }
-        if (ec) break;
+        if (!encrypt_all(ssl, {static_cast<const char*>(b.data()), b.size()}, ec)) break;
     }
     SSL_set0_wbio(ssl, own); // takes the reference taken above; drops the SSL's of sink_
     if (ec) return {};       // the connection is closed on this error

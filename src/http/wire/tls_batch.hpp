@@ -22,6 +22,11 @@ namespace nector::http::detail {
 BIO* new_record_sink(std::string* records) noexcept;
 void retarget_record_sink(BIO* sink, std::string* records) noexcept;
 
+/// Encrypts all of `plain` with `ssl` into its write BIO (Asio sets
+/// SSL_MODE_ENABLE_PARTIAL_WRITE: each SSL_write_ex may take one record's worth). False,
+/// `ec` set (take_ssl_error), when OpenSSL fails; part of it may have been encrypted.
+bool encrypt_all(SSL* ssl, std::string_view plain, boost::system::error_code& ec) noexcept;
+
 /// The error at the head of OpenSSL's queue, which is then cleared, as Asio reports it (SSL
 /// category); stream_truncated when the queue is empty (the peer's socket went).
 boost::system::error_code take_ssl_error() noexcept;

@@ -33,15 +33,7 @@ bool TlsWriter::attach(SSL* ssl) noexcept {
 std::string_view TlsWriter::seal(std::string_view plain, boost::system::error_code& ec) {
     ec.clear();
     ERR_clear_error();
-    while (!plain.empty()) {
-        // Asio sets SSL_MODE_ENABLE_PARTIAL_WRITE: each call may take one record's worth.
-        std::size_t written = 0;
-        if (SSL_write_ex(ssl_, plain.data(), plain.size(), &written) != 1 || written == 0) {
-            ec = take_ssl_error();
-            return {};
-        }
-        plain.remove_prefix(written);
-    }
+    if (!encrypt_all(ssl_, plain, ec)) return {};
     const std::size_t made = current_;
     current_ ^= 1;
     records_[current_].clear(); // what the last call returned, written by now
