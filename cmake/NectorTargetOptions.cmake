@@ -20,3 +20,11 @@ function(nector_target_options target)
         endif()
     endif()
 endfunction()
+
+# Test code (the suites, their servers and the header check) is compiled without
+# optimisation in every build type: what it tests, the library, keeps the build type's
+# flags, and the suites build in about two thirds of the time (-O0 against -O3:
+# tests/integration/tokens_test.cpp 17.0 s against 26.5 s), which keeps CI within its time.
+function(nector_test_code target)
+    target_compile_options(${target} PRIVATE -O0)
+endfunction()
